@@ -1,0 +1,10 @@
+import type { Command } from 'commander';
+import { program } from './program.ts';
+
+// Each command lives in its own module under commands/ and registers itself here.
+// Keep this list in the order `depesche --help` should show them.
+const commands: ((program: Command) => void)[] = [];
+
+for (const register of commands) register(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Depesche reads, in one place. The environment variable is the
+ * field name; `.env.example` documents each one. Defaults are what a developer
+ * on a laptop wants; production overrides them.
+ */
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configSchema = z.object({
+  /** Redis holding queues, subscribers, campaigns and the delivery ledger. */
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** Every Redis key starts with `{PREFIX}:` — one hash tag, so Redis Cluster keeps them on one slot. */
+  DEPESCHE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'use 1–32 letters, digits, dot, dash or underscore')
+    .default('depesche'),
+  /** Outgoing mail. smtp:// with STARTTLS, smtps:// for implicit TLS; credentials in the URL. */
+  SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
+  /** Pooled SMTP connections per worker process. */
+  SMTP_POOL_SIZE: int(1, 100).default(5),
+  /** Where the public app is reachable; links in every mail point here. */
+  PUBLIC_URL: url(['http:', 'https:']).default('http://127.0.0.1:4001'),
+  /** Signs unsubscribe, confirm and preferences tokens (HMAC-SHA256). At least 32 characters. */
+  DEPESCHE_SECRET: z.string().min(32, 'must be at least 32 characters; generate one with `openssl rand -hex 32`').optional(),
+  /** Sender of every mail, e.g. `China AI2X Briefing <briefing@example.org>`. */
+  MAIL_FROM: z.string().trim().min(3).default('Depesche <newsletter@localhost>'),
+  /** Mailbox for List-Unsubscribe mailto: requests. Defaults to unsubscribe@<domain of MAIL_FROM>. */
+  UNSUBSCRIBE_MAILTO: z.string().email().optional(),
+  /** Domain part of List-Id (RFC 2919), e.g. `briefing.example.org`. Defaults to the domain of PUBLIC_URL. */
+  LIST_ID_DOMAIN: z.string().optional(),
+  /** Optional DKIM signing. All three or none. */
+  DKIM_DOMAIN: z.string().optional(),
+  DKIM_SELECTOR: z.string().optional(),
+  /** PEM text of the private key, or a path to it in DKIM_PRIVATE_KEY_FILE. */
+  DKIM_PRIVATE_KEY: z.string().optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().optional(),
+  /** Global send rate across all workers, messages per second. */
+  SEND_RATE: int(1, 100_000).default(200),
+  /** Recipients per batch job. */
+  BATCH_SIZE: int(1, 5_000).default(200),
+  /** Batch jobs one worker process runs at once. */
+  WORKER_CONCURRENCY: int(1, 64).default(4),
+  /** Consecutive connection failures after which a campaign pauses itself. */
+  PAUSE_AFTER_CONNECTION_FAILURES: int(1, 1000).default(10),
+  /** Public app. */
+  HOST: z.string().default('0.0.0.0'),
+  PORT: int(0, 65535).default(3000),
+  /** Admin app: preview, ops API, queue dashboard. Loopback unless ADMIN_TOKEN is set. */
+  ADMIN_HOST: z.string().default('127.0.0.1'),
+  ADMIN_PORT: int(0, 65535).default(3001),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Root of the content: issues/, templates/, locales/. */
+  CONTENT_DIR: z.string().default('.'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = Partial<Record<keyof Config, string | number | undefined>>;

@@ -1,0 +1,53 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { DepescheError } from '../errors.ts';
+
+/**
+ * Signed links for subscribers: `<payload>.<mac>`, both base64url. The payload names
+ * the action and the subscriber, so a confirm token cannot unsubscribe and one
+ * subscriber's token cannot touch another. Checked in constant time.
+ */
+export type TokenAction = 'confirm' | 'unsubscribe' | 'preferences';
+
+export interface TokenClaims {
+  act: TokenAction;
+  /** Subscriber id. */
+  sub: string;
+  /** Expiry, seconds since the epoch; absent for links that must work for good (unsubscribe). */
+  exp?: number;
+  /** Campaign the link was sent with, for attribution. */
+  cmp?: string;
+}
+
+function mac(secret: string, payload: string): Buffer {
+  return createHmac('sha256', secret).update(payload).digest();
+}
+
+export function signToken(claims: TokenClaims, secret: string): string {
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  return `${payload}.${mac(secret, payload).toString('base64url')}`;
+}
+
+const invalid = (message: string) =>
+  new DepescheError('E_TOKEN', message, { hint: 'Use the link from your most recent email, or subscribe again.' });
+
+/** Returns the claims of a genuine, unexpired token for `action`; throws E_TOKEN otherwise. */
+export function verifyToken(token: string, action: TokenAction, secret: string, now = Date.now()): TokenClaims {
+  const [payload, signature, extra] = token.split('.');
+  if (!payload || !signature || extra !== undefined || !/^[\w-]+$/.test(payload) || !/^[\w-]+$/.test(signature)) {
+    throw invalid('This link is malformed.');
+  }
+  const expected = mac(secret, payload);
+  const given = Buffer.from(signature, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw invalid('This link is not valid.');
+  }
+  let claims: TokenClaims;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenClaims;
+  } catch {
+    throw invalid('This link is not valid.');
+  }
+  if (claims.act !== action || typeof claims.sub !== 'string') throw invalid('This link is not meant for this page.');
+  if (claims.exp !== undefined && claims.exp * 1000 < now) throw invalid('This link has expired.');
+  return claims;
+}
