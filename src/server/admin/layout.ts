@@ -1,0 +1,54 @@
+import { escapeHtml } from '../../render/merge.ts';
+
+/** Tagged template that escapes every interpolation unless it is already `Html`. */
+export class Html {
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
+  toString(): string {
+    return this.value;
+  }
+}
+
+type Part = Html | string | number | null | undefined | false | Html[];
+
+function part(value: Part): string {
+  if (value === null || value === undefined || value === false) return '';
+  if (Array.isArray(value)) return value.map(part).join('');
+  if (value instanceof Html) return value.value;
+  return escapeHtml(String(value));
+}
+
+export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
+  let out = strings[0]!;
+  for (let i = 0; i < values.length; i++) out += part(values[i]) + strings[i + 1]!;
+  return new Html(out);
+}
+
+const css = `
+:root { color-scheme: light dark; --fg:#1d2330; --muted:#667085; --line:#d9dee7; --bg:#fff; --panel:#f6f7f9; --accent:#b42318; }
+@media (prefers-color-scheme: dark) { :root { --fg:#e6e8ec; --muted:#98a2b3; --line:#344054; --bg:#111418; --panel:#1a1f26; } }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui, sans-serif; color:var(--fg); background:var(--bg); }
+header.top { display:flex; gap:18px; align-items:center; padding:10px 18px; border-bottom:1px solid var(--line); background:var(--panel); }
+header.top strong { letter-spacing:.04em; }
+header.top a { color:inherit; text-decoration:none; opacity:.8; } header.top a:hover { opacity:1; text-decoration:underline; }
+main { padding:18px; max-width:1200px; }
+table { border-collapse:collapse; width:100%; } th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
+th { color:var(--muted); font-weight:600; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
+a { color:#1570ef; } .muted { color:var(--muted); } code, pre { font:12px/1.5 ui-monospace, monospace; }
+pre { background:var(--panel); padding:12px; overflow:auto; border:1px solid var(--line); white-space:pre-wrap; word-break:break-all; }
+.pass { color:#067647; } .warn { color:#b54708; } .fail { color:var(--accent); font-weight:600; }
+iframe { width:100%; height:70vh; border:1px solid var(--line); background:#fff; }
+nav.tabs a { margin-right:14px; } .empty { padding:30px; text-align:center; color:var(--muted); }
+`;
+
+/** The admin pages' frame: one nav, so the preview, inbox, API and dashboard link to each other. */
+export function page(title: string, body: Html, options: { script?: string } = {}): string {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Depesche</title><style>${new Html(css)}</style></head>
+<body><header class="top"><strong>DEPESCHE</strong><a href="/">Preview</a><a href="/inbox">Inbox</a><a href="/campaigns">Campaigns</a><a href="/queues">Queues</a><a href="/metrics">Metrics</a></header>
+<main>${body}</main>${options.script ? new Html(`<script>${options.script}</script>`) : ''}</body></html>`.value;
+}
