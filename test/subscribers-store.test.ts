@@ -1,0 +1,146 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { keyspace } from '../src/config/redis.ts';
+import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
+import { startRedis, type TestRedis } from './support/redis.ts';
+
+let server: TestRedis;
+let redis: Redis;
+let store: RedisSubscriberStore;
+let n = 0;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+beforeEach(() => {
+  // A fresh prefix per test keeps tests independent without flushing.
+  store = new RedisSubscriberStore(redis, keyspace(`t${++n}`));
+});
+
+describe('RedisSubscriberStore', () => {
+  it('keeps addresses unique case-insensitively and upserts idempotently', async () => {
+    const a = await store.upsert({ email: ' Anna.Meier@Example.ORG ', name: 'Anna', lang: 'de' }, 'weekly');
+    expect(a.outcome).toBe('created');
+    expect(a.joined).toBe(true);
+    expect(a.subscriber).toMatchObject({ email: 'Anna.Meier@example.org', name: 'Anna', lang: 'de', status: 'active', lists: ['weekly'] });
+
+    const again = await store.upsert({ email: 'anna.meier@example.org', name: 'Anna', lang: 'de' }, 'weekly');
+    expect(again).toMatchObject({ id: a.id, outcome: 'unchanged', joined: false });
+
+    const switched = await store.upsert({ email: 'ANNA.MEIER@EXAMPLE.ORG', lang: 'en' }, 'weekly');
+    expect(switched).toMatchObject({ id: a.id, outcome: 'updated' });
+    expect(switched.subscriber.name).toBe('Anna');
+    expect(await store.findByEmail('anna.MEIER@example.org')).toMatchObject({ id: a.id, lang: 'en' });
+    expect((await store.lists())[0]).toMatchObject({ name: 'weekly', total: 1, byLang: { de: 0, en: 1 }, activeByLang: { de: 0, en: 1 } });
+  });
+
+  it('pages a list in join order by cursor, without gaps or repeats', async () => {
+    const emails = Array.from({ length: 23 }, (_, i) => ({ email: `p${i}@example.org`, lang: (i % 3 === 0 ? 'en' : 'de') as 'de' | 'en' }));
+    const results = await store.upsertMany(emails, 'big');
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: { ids: string[]; next: string | null } = await store.page('big', cursor, 5);
+      seen.push(...page.ids);
+      cursor = page.next;
+      pages++;
+    } while (cursor !== null);
+    expect(pages).toBe(5);
+    expect(seen).toEqual(results.map((r) => r.id));
+
+    // Removing a member mid-iteration does not shift the others.
+    const first = await store.page('big', null, 5);
+    await store.removeFromList(seen[2]!, 'big');
+    const second = await store.page('big', first.next, 5);
+    expect(second.ids).toEqual(seen.slice(5, 10));
+    expect(await store.page('missing', null, 5)).toEqual({ ids: [], next: null });
+    await expect(store.page('big', 'abc', 5)).rejects.toThrow(/cursor/);
+  });
+
+  it('keeps counts by status and language exact through every change', async () => {
+    const [a, b, c] = await store.upsertMany(
+      [{ email: 'a@example.org', lang: 'de' }, { email: 'b@example.org', lang: 'en' }, { email: 'c@example.org', lang: 'de', status: 'pending' }],
+      'one',
+    );
+    await store.addToList(a!.id, 'two');
+    await store.unsubscribe(a!.id, 'one-click');
+    await store.setLang(b!.id, 'de');
+    await store.confirm(c!.id, '192.0.2.1');
+    await store.setStatus(b!.id, 'bounced', '550 no such user');
+    const [one, two] = await store.lists();
+    expect(one).toMatchObject({
+      name: 'one',
+      total: 3,
+      byStatus: { active: 1, unsubscribed: 1, bounced: 1, pending: 0, complained: 0 },
+      byLang: { de: 3, en: 0 },
+      activeByLang: { de: 1, en: 0 },
+    });
+    expect(two).toMatchObject({ name: 'two', total: 1, byStatus: { unsubscribed: 1 } });
+    expect(await store.countActiveByLang('one')).toEqual({ de: 1, en: 0 });
+
+    await store.removeFromList(c!.id, 'one');
+    expect((await store.lists())[0]).toMatchObject({ total: 2, activeByLang: { de: 0, en: 0 } });
+    expect(await store.removeFromList(c!.id, 'one')).toBe(false);
+  });
+
+  it('makes an unsubscribe visible to the next getMany, and never resubscribes on re-upsert', async () => {
+    const [a, b] = await store.upsertMany([{ email: 'x@example.org' }, { email: 'y@example.org' }], 'l');
+    await store.unsubscribe(a!.id, 'one-click');
+    const [x, y, missing] = await store.getMany([a!.id, b!.id, '999999']);
+    expect(x).toMatchObject({ status: 'unsubscribed', unsubscribedVia: 'one-click' });
+    expect(x!.unsubscribedAt).toMatch(/^\d{4}-/);
+    expect(y!.status).toBe('active');
+    expect(missing).toBeNull();
+
+    const re = await store.upsert({ email: 'x@example.org', status: 'active' }, 'l');
+    expect(re.subscriber.status).toBe('unsubscribed');
+    // A suppression in an import does apply over active.
+    const sup = await store.upsert({ email: 'y@example.org', status: 'bounced' }, 'l');
+    expect(sup).toMatchObject({ outcome: 'updated' });
+    expect(sup.subscriber.status).toBe('bounced');
+  });
+
+  it('records the consent trail of double opt-in', async () => {
+    const signupAt = new Date('2026-11-20T10:00:00Z');
+    const { id } = await store.upsert(
+      { email: 'z@example.org', lang: 'en', status: 'pending', source: 'form', consent: { signupAt: signupAt.toISOString(), signupIp: '198.51.100.7' } },
+      'weekly',
+    );
+    await store.confirmationSent(id);
+    expect(await store.confirm(id, '198.51.100.8')).toBe(true);
+    const s = await store.get(id);
+    expect(s).toMatchObject({ status: 'active', consent: { source: 'form', signupAt: signupAt.toISOString(), signupIp: '198.51.100.7', confirmedIp: '198.51.100.8' } });
+    expect(s!.consent.confirmationSentAt).toMatch(/^\d{4}-/);
+    expect(s!.consent.confirmedAt).toMatch(/^\d{4}-/);
+    expect((await store.consentLog(id)).map((e) => e.event)).toEqual(['signup', 'confirmation-sent', 'confirmed']);
+
+    // An old confirmation link cannot undo an unsubscribe.
+    await store.unsubscribe(id, 'page');
+    expect(await store.confirm(id, '198.51.100.8')).toBe(false);
+    expect((await store.get(id))!.status).toBe('unsubscribed');
+  });
+
+  it('rejects bad addresses, names with line breaks and bad list names', async () => {
+    await expect(store.upsert({ email: 'not-an-address' })).rejects.toThrow(/not a valid address/);
+    await expect(store.upsert({ email: 'ok@example.org', name: 'Eve\r\nBcc: x@evil.test' })).rejects.toThrow(/line breaks/);
+    await expect(store.upsert({ email: 'ok@example.org' }, 'bad list')).rejects.toThrow(/list must be/);
+    expect(await store.findByEmail('ok@example.org')).toBeNull();
+    await expect(store.setStatus('424242', 'active')).rejects.toThrow(/No subscriber/);
+  });
+
+  it('keeps every key under the hash-tagged prefix', async () => {
+    const ks = keyspace('tagcheck');
+    const own = new RedisSubscriberStore(redis, ks);
+    const { id } = await own.upsert({ email: 'k@example.org', source: 'form', consent: { signupIp: '192.0.2.9' } }, 'l');
+    await own.unsubscribe(id, 'page');
+    const keys = await redis.keys('*tagcheck*');
+    expect(keys.length).toBeGreaterThan(4);
+    for (const key of keys) expect(key.startsWith('{tagcheck}:')).toBe(true);
+  });
+});
