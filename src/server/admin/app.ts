@@ -1,0 +1,120 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config/schema.ts';
+import type { Logger } from '../../log.ts';
+import type { DevInbox } from '../../transport/dev-inbox.ts';
+import { opsApi, type AdminCampaigns } from './api.ts';
+import { adminAuth, assertAdminBind } from './auth.ts';
+import { campaignsPage, type IssueChoice } from './campaigns-page.ts';
+import { jsonErrors } from './errors.ts';
+import { inboxRoutes } from './inbox.ts';
+import { html, page } from './layout.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+
+export interface AdminAppDeps {
+  config: Pick<Config, 'ADMIN_HOST' | 'ADMIN_TOKEN'>;
+  logger?: Logger;
+  /** Pinged by /healthz. */
+  redis?: Redis;
+  /** Shown in /queues and counted in /metrics. */
+  queues?: Queue[];
+  campaigns?: AdminCampaigns;
+  /** The subscriber store's `lists()`. */
+  lists?: () => Promise<unknown[]>;
+  /** Delivery totals over all campaigns for /metrics, e.g. summed campaign counts. */
+  deliveries?: () => Promise<Record<string, number>>;
+  /** The dev inbox; `depesche dev` only. */
+  inbox?: DevInbox;
+  /** Pass one to share it with an instrumented transport; otherwise one is made. */
+  metrics?: Metrics;
+  /** Mounts the editor preview at `/`. Without it `/` links to the other pages. */
+  mountPreview?: (app: FastifyInstance) => Promise<void>;
+  /** Issues offered by the send form on /campaigns. */
+  issues?: () => Promise<IssueChoice[]>;
+  /** Default list in the send form. */
+  defaultList?: string;
+}
+
+/**
+ * The admin app: preview, dev inbox, ops API, queue dashboard, health and metrics.
+ * Refuses (throws) when it would be bound off loopback without ADMIN_TOKEN; the caller
+ * listens on `config.ADMIN_HOST` afterwards.
+ */
+export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance> {
+  assertAdminBind(deps.config.ADMIN_HOST, deps.config.ADMIN_TOKEN);
+
+  // Typed as the default instance so route modules need not carry pino's logger type.
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Ops actions are worth a line each; the dashboard's polling, live-reload streams,
+    // health checks and scrapes would drown them.
+    logController: new LogController({
+      disableRequestLogging: (request) => !request.url.startsWith('/api/') && !request.url.startsWith('/login'),
+    }),
+    trustProxy: false,
+  }) as unknown as FastifyInstance;
+  await app.register(formbody);
+  jsonErrors(app);
+  adminAuth(app, deps.config.ADMIN_TOKEN);
+
+  const queues = deps.queues ?? [];
+  const metrics =
+    deps.metrics ??
+    createMetrics({
+      queues: async () => Promise.all(queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts() }))),
+      ...(deps.deliveries ? { deliveries: deps.deliveries } : {}),
+    });
+
+  app.get('/healthz', async (_request, reply) => {
+    if (!deps.redis) return { ok: true };
+    try {
+      const started = performance.now();
+      await deps.redis.ping();
+      return { ok: true, redis: { ok: true, ms: Math.round((performance.now() - started) * 10) / 10 } };
+    } catch (error) {
+      return reply.code(503).send({ ok: false, redis: { ok: false, error: (error as Error).message } });
+    }
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
+  });
+
+  opsApi(app, { campaigns: deps.campaigns, lists: deps.lists });
+  campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample' });
+  if (deps.inbox) inboxRoutes(app, deps.inbox);
+
+  const serverAdapter = new FastifyAdapter();
+  createBullBoard({
+    queues: queues.map((q) => new BullMQAdapter(q)),
+    // @bull-board/fastify pins a patch-older @bull-board/api; the adapter contract is the same.
+    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    options: { uiConfig: { boardTitle: 'Depesche queues' } },
+  });
+  serverAdapter.setBasePath('/queues');
+  await app.register(serverAdapter.registerPlugin(), { prefix: '/queues' });
+
+  if (deps.mountPreview) {
+    await deps.mountPreview(app);
+  } else {
+    app.get('/', async (_request, reply) =>
+      reply.type('text/html; charset=utf-8').send(
+        page(
+          'Admin',
+          html`<h1>Depesche admin</h1><ul>
+<li><a href="/campaigns">Campaigns</a>: start, schedule, pause, resume, cancel</li>
+${deps.inbox ? html`<li><a href="/inbox">Dev inbox</a>: every mail sent in dev</li>` : ''}
+<li><a href="/queues">Queues</a>: the BullMQ dashboard</li>
+<li><a href="/api">Ops API</a>, <a href="/metrics">metrics</a>, <a href="/healthz">health</a></li></ul>`,
+        ),
+      ),
+    );
+  }
+  return app;
+}

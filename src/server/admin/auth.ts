@@ -1,0 +1,133 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DepescheError } from '../../errors.ts';
+import { html, page } from './layout.ts';
+
+export const ADMIN_COOKIE = 'depesche_admin';
+
+/** Paths a load balancer or container runtime must reach without a token; they reveal nothing. */
+const OPEN_PATHS = new Set(['/healthz', '/login']);
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
+  return false;
+}
+
+/**
+ * The admin app runs sends and shows subscriber addresses, so anything reachable beyond
+ * this machine must be locked. Throws before any port is opened.
+ */
+export function assertAdminBind(host: string, token: string | undefined): void {
+  if (isLoopbackHost(host) || token) return;
+  throw new DepescheError(
+    'E_CONFIG',
+    `The admin app would listen on ${host}, which is reachable from other machines, and ADMIN_TOKEN is not set.`,
+    {
+      hint:
+        'The admin app can start campaigns and shows subscriber data, so it needs a token off loopback. ' +
+        'Set ADMIN_TOKEN to a random string of 16+ characters (e.g. `openssl rand -hex 24`), or bind it to 127.0.0.1 with --admin-host.',
+    },
+  );
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Constant time whatever the lengths: both sides are hashed to 32 bytes first. */
+export function tokenMatches(given: string | undefined, expected: string): boolean {
+  if (!given) return false;
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+function presentedToken(request: FastifyRequest): string | undefined {
+  const auth = request.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  return cookieValue(request.headers.cookie, ADMIN_COOKIE);
+}
+
+function setCookie(reply: FastifyReply, token: string, secure: boolean): void {
+  reply.header(
+    'set-cookie',
+    `${ADMIN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${60 * 60 * 12}${secure ? '; Secure' : ''}`,
+  );
+}
+
+function loginPage(next: string, message?: string): string {
+  return page(
+    'Sign in',
+    html`<h1>Admin sign-in</h1>${message ? html`<p class="fail">${message}</p>` : ''}
+<form method="post" action="/login"><label>Admin token <input type="password" name="token" autofocus required minlength="16" size="40"></label>
+<input type="hidden" name="next" value="${next}"><button type="submit">Sign in</button></form>
+<p class="muted">Scripts send <code>Authorization: Bearer &lt;ADMIN_TOKEN&gt;</code> instead.</p>`,
+  );
+}
+
+function wantsHtml(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/html');
+}
+
+function safeNext(value: unknown): string {
+  // Only same-origin paths, so the login form is no open redirect.
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : '/';
+}
+
+/**
+ * Token auth for the admin app: `Authorization: Bearer <token>`, or a cookie set by the
+ * login form or by opening any admin URL once with `?token=<token>`. Without a configured
+ * token (loopback only, see assertAdminBind) every request passes.
+ */
+export function adminAuth(app: FastifyInstance, token: string | undefined): void {
+  if (!token) return;
+
+  app.get<{ Querystring: { next?: string } }>('/login', async (request, reply) =>
+    reply.type('text/html; charset=utf-8').send(loginPage(safeNext(request.query.next))),
+  );
+  app.post<{ Body: { token?: string; next?: string } }>('/login', async (request, reply) => {
+    const given = typeof request.body?.token === 'string' ? request.body.token : undefined;
+    if (!tokenMatches(given, token)) {
+      return reply.code(401).type('text/html; charset=utf-8').send(loginPage(safeNext(request.body?.next), 'That token is not right.'));
+    }
+    setCookie(reply, token, request.protocol === 'https');
+    return reply.redirect(safeNext(request.body?.next), 303);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0]!;
+    if (OPEN_PATHS.has(path)) return;
+    const query = request.query as Record<string, unknown> | undefined;
+    const fromQuery = typeof query?.token === 'string' ? query.token : undefined;
+    if (fromQuery !== undefined && tokenMatches(fromQuery, token)) {
+      // Trade the token in the URL for a cookie at once, so it leaves the address bar and history.
+      setCookie(reply, token, request.protocol === 'https');
+      const url = new URL(request.url, 'http://admin');
+      url.searchParams.delete('token');
+      return reply.redirect(url.pathname + url.search, 303);
+    }
+    if (tokenMatches(presentedToken(request), token)) return;
+    reply.header('www-authenticate', 'Bearer realm="depesche-admin"');
+    if (wantsHtml(request) && request.method === 'GET') {
+      return reply.code(401).type('text/html; charset=utf-8').send(loginPage(safeNext(request.url)));
+    }
+    return reply.code(401).send({ error: { code: 'E_UNAUTHORIZED', message: 'This admin endpoint needs the admin token.', hint: 'Send `Authorization: Bearer <ADMIN_TOKEN>`.' } });
+  });
+}

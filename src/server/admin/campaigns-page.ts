@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import { html, page } from './layout.ts';
+
+export interface IssueChoice {
+  slug: string;
+  title: string;
+}
+
+export interface CampaignsPageDeps {
+  issues?: (() => Promise<IssueChoice[]>) | undefined;
+  defaultList: string;
+}
+
+// The page is a thin client of the ops API, so the UI can do nothing the API cannot.
+const script = `
+const $ = (s) => document.querySelector(s);
+const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+async function api(method, path, body) {
+  const res = await fetch(path, { method, headers: body ? {'content-type':'application/json'} : {}, body: body ? JSON.stringify(body) : undefined });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error((data.error && (data.error.message + (data.error.hint ? ' — ' + data.error.hint : ''))) || res.statusText);
+  return data;
+}
+function counts(c) {
+  const n = c.counts || c;
+  return ['total','sent','failed','bounced','skipped','unclear','remaining'].filter((k) => typeof n[k] === 'number').map((k) => k + ' ' + n[k]).join(' · ');
+}
+async function refresh() {
+  try {
+    const { campaigns } = await api('GET', '/api/campaigns');
+    $('#rows').innerHTML = campaigns.length ? campaigns.map((c) => {
+      const id = esc(c.id);
+      const state = esc(c.state || c.status || '');
+      return '<tr><td><code>' + id + '</code></td><td>' + esc(c.slug) + '</td><td>' + esc(c.list) + '</td><td>' + state +
+        '</td><td>' + esc(counts(c)) + '</td><td>' +
+        ['pause','resume','cancel'].map((v) => '<button data-id="' + id + '" data-verb="' + v + '">' + v + '</button>').join(' ') +
+        (c.counts && c.counts.unclear ? ' <a href="/api/campaigns/' + id + '/unclear">unclear</a>' : '') + '</td></tr>';
+    }).join('') : '<tr><td colspan="6" class="empty">No campaigns yet.</td></tr>';
+    $('#error').textContent = '';
+  } catch (e) { $('#error').textContent = e.message; }
+}
+$('#rows').addEventListener('click', async (ev) => {
+  const b = ev.target.closest('button'); if (!b) return;
+  if (b.dataset.verb === 'cancel' && !confirm('Cancel this campaign? Recipients not yet sent to will get nothing.')) return;
+  try { await api('POST', '/api/campaigns/' + encodeURIComponent(b.dataset.id) + '/' + b.dataset.verb); } catch (e) { $('#error').textContent = e.message; }
+  refresh();
+});
+$('#send').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const body = { slug: f.get('slug'), list: f.get('list') };
+  if (f.get('at')) body.at = new Date(f.get('at')).toISOString();
+  if (f.get('again')) body.again = true;
+  if (ev.submitter && ev.submitter.name === 'dry') body.dryRun = true;
+  try {
+    const result = await api('POST', '/api/campaigns', body);
+    $('#result').textContent = JSON.stringify(result, null, 2);
+    $('#error').textContent = '';
+  } catch (e) { $('#error').textContent = e.message; }
+  refresh();
+});
+refresh(); setInterval(refresh, 2000);
+`;
+
+export function campaignsPage(app: FastifyInstance, deps: CampaignsPageDeps): void {
+  app.get('/campaigns', async (_request, reply) => {
+    const issues = deps.issues ? await deps.issues().catch(() => []) : [];
+    const slugField = issues.length
+      ? html`<select name="slug" required>${issues.map((i) => html`<option value="${i.slug}">${i.slug} — ${i.title}</option>`)}</select>`
+      : html`<input name="slug" required placeholder="issue slug">`;
+    const body = html`<h1>Campaigns</h1>
+<form id="send"><fieldset><legend>Send an issue</legend>
+<label>Issue ${slugField}</label> <label>List <input name="list" required value="${deps.defaultList}" size="12"></label>
+<label>At <input type="datetime-local" name="at" title="Leave empty to send now"></label>
+<label><input type="checkbox" name="again"> again</label>
+<button type="submit" name="send">Send</button> <button type="submit" name="dry">Dry run</button></fieldset></form>
+<p id="error" class="fail"></p><pre id="result" class="muted"></pre>
+<table><thead><tr><th>Id</th><th>Issue</th><th>List</th><th>State</th><th>Counts</th><th></th></tr></thead><tbody id="rows"></tbody></table>`;
+    return reply.type('text/html; charset=utf-8').send(page('Campaigns', body, { script }));
+  });
+}

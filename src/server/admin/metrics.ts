@@ -1,0 +1,88 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Transport } from '../../transport/types.ts';
+
+/** What /metrics reads at scrape time; each source is optional so a partial setup still reports. */
+export interface MetricsSources {
+  /** Job counts per queue and state, e.g. BullMQ `queue.getJobCounts()`. */
+  queues?: () => Promise<{ queue: string; counts: Record<string, number> }[]>;
+  /**
+   * Delivery totals summed over all campaigns (sent, failed, bounced, skipped, unclear, …),
+   * from the ledger's counters. They only grow, so Prometheus can take `rate()` of them.
+   */
+  deliveries?: () => Promise<Record<string, number>>;
+}
+
+export interface Metrics {
+  registry: Registry;
+  /** SMTP transaction time, observed around every `sendMail` of an instrumented transport. */
+  smtpLatency: Histogram<'result'>;
+  /** Wraps a Transport so each send is timed and counted; the wrapped one behaves the same. */
+  instrumentTransport(transport: Transport): Transport;
+}
+
+/**
+ * One registry per app, not prom-client's global one, so tests and the dev process can
+ * hold several apps without metric-name clashes.
+ */
+export function createMetrics(sources: MetricsSources = {}): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'depesche_' });
+
+  new Gauge({
+    name: 'depesche_queue_jobs',
+    help: 'BullMQ jobs per queue and state (waiting, active, delayed, failed, …); queue depth is waiting + delayed.',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!sources.queues) return;
+      for (const { queue, counts } of await sources.queues()) {
+        for (const [state, value] of Object.entries(counts)) this.set({ queue, state }, value);
+      }
+    },
+  });
+
+  new Counter({
+    name: 'depesche_deliveries_total',
+    help: 'Recipients by delivery result over all campaigns, from the delivery ledger; rate() gives sent/failed per second.',
+    labelNames: ['result'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!sources.deliveries) return;
+      for (const [result, value] of Object.entries(await sources.deliveries())) {
+        if (Number.isFinite(value) && value > 0) this.inc({ result }, value);
+      }
+    },
+  });
+
+  const smtpLatency = new Histogram({
+    name: 'depesche_smtp_send_duration_seconds',
+    help: 'Time from handing a message to SMTP until the server answered, per message.',
+    labelNames: ['result'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    smtpLatency,
+    instrumentTransport(transport) {
+      return {
+        async sendMail(message) {
+          const end = smtpLatency.startTimer();
+          try {
+            const info = await transport.sendMail(message);
+            end({ result: 'accepted' });
+            return info;
+          } catch (error) {
+            const code = (error as { responseCode?: number }).responseCode;
+            end({ result: code ? `${Math.floor(code / 100)}xx` : 'connection' });
+            throw error;
+          }
+        },
+        close: () => transport.close(),
+      };
+    },
+  };
+}
