@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { program } from './program.ts';
+import { register as subscribers } from './commands/subscribers.ts';
 
 // Each command lives in its own module under commands/ and registers itself here.
 // Keep this list in the order `depesche --help` should show them.
-const commands: ((program: Command) => void)[] = [];
+const commands: ((program: Command) => void)[] = [subscribers];
 
 for (const register of commands) register(program);
 

@@ -1,0 +1,168 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyspace } from '../src/config/redis.ts';
+import { exportCsv } from '../src/subscribers/export.ts';
+import { importCsv } from '../src/subscribers/import.ts';
+import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
+import { startRedis, type TestRedis } from './support/redis.ts';
+
+let server: TestRedis;
+let redis: Redis;
+let dir: string;
+let n = 0;
+const fresh = () => new RedisSubscriberStore(redis, keyspace(`imp${++n}`));
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+  dir = await mkdtemp(join(tmpdir(), 'depesche-import-'));
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function exportText(store: RedisSubscriberStore, list: string): Promise<string> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await exportCsv(store, list, out);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function importText(store: RedisSubscriberStore, text: string, list: string, batchSize?: number) {
+  const report = new PassThrough();
+  const chunks: Buffer[] = [];
+  report.on('data', (c: Buffer) => chunks.push(c));
+  const summary = await importCsv(Readable.from([text]), { store, list, report, defaultLang: 'de', source: 'import:test.csv', ...(batchSize ? { batchSize } : {}) });
+  return { summary, report: parse(Buffer.concat(chunks).toString('utf8'), { columns: true }) as Record<string, string>[] };
+}
+
+describe('CSV import', () => {
+  it('reports exactly the bad rows, with spreadsheet row and reason, and keeps every good one', async () => {
+    const store = fresh();
+    const csv = [
+      'Email,Name,Lang,extra',
+      'anna@example.org,Anna Meier,de,x',
+      'not-an-address,Nobody,en,x',
+      'ben@example.org,"Ben\r\nBcc: evil@example.net",en,x',
+      'carla@example.org,Carla,fr,x',
+      'dora@example.org,"<b>Dora</b> & Co",en,x',
+      ',Empty,de,x',
+      'ANNA@example.org,Anna M.,en,x',
+      'emil@example.org,Emil\u0007,de,x',
+      'fritz@example.org,,,x',
+    ].join('\n');
+    // Tiny batches, so rows meet Redis across many round trips with one in flight.
+    const { summary, report } = await importText(store, csv, 'weekly', 2);
+    expect(report.map((r) => [r.row, r.email, r.reason])).toEqual([
+      ['3', 'not-an-address', 'email "not-an-address" is not a valid address'],
+      ['4', 'ben@example.org', 'name contains control characters or line breaks'],
+      ['5', 'carla@example.org', 'lang must be "de" or "en", got "fr"'],
+      ['7', '', 'email is missing'],
+      ['9', 'emil@example.org', 'name contains control characters or line breaks'],
+    ]);
+    expect(summary).toEqual({ rows: 9, created: 3, updated: 1, unchanged: 0, joined: 0, rejected: 5 });
+    // The later row for the same address (other case) wins: last one in the file.
+    expect(await store.findByEmail('anna@example.org')).toMatchObject({ name: 'Anna M.', lang: 'en', status: 'active', consent: { source: 'import:test.csv' } });
+    // HTML is stored as written; pages and mails escape it on output.
+    expect(await store.findByEmail('dora@example.org')).toMatchObject({ name: '<b>Dora</b> & Co', lang: 'en' });
+    expect(await store.findByEmail('fritz@example.org')).toMatchObject({ name: '', lang: 'de' });
+    expect(await store.findByEmail('ben@example.org')).toBeNull();
+  });
+
+  it('imports 5,000 good rows among bad ones twice: exactly 5,000 subscribers, no duplicates, languages kept', async () => {
+    const store = fresh();
+    const lines = ['email,name,lang'];
+    const bad = new Set<number>();
+    for (let i = 0; i < 5000; i++) {
+      lines.push(`user${i}@Example.org,User ${i},${i % 3 === 0 ? 'en' : 'de'}`);
+      if (i % 97 === 0) {
+        lines.push(`broken${i}@@example.org,Bad,de`);
+        bad.add(lines.length - 1);
+      }
+      if (i % 211 === 0) {
+        lines.push(`crlf${i}@example.org,"Line\nBreak",en`);
+        bad.add(lines.length - 1);
+      }
+    }
+    const csv = lines.join('\n');
+    const first = await importText(store, csv, 'big');
+    expect(first.summary).toMatchObject({ created: 5000, rejected: bad.size, rows: 5000 + bad.size });
+    expect(first.report).toHaveLength(bad.size);
+    const second = await importText(store, csv, 'big');
+    expect(second.summary).toMatchObject({ created: 0, updated: 0, unchanged: 5000, joined: 0, rejected: bad.size });
+
+    const [stats] = await store.lists();
+    expect(stats).toMatchObject({ name: 'big', total: 5000, byLang: { en: 1667, de: 3333 }, byStatus: { active: 5000 } });
+    const exported = parse(await exportText(store, 'big'), { columns: true }) as Record<string, string>[];
+    expect(exported).toHaveLength(5000);
+    expect(new Set(exported.map((r) => r.email!.toLowerCase())).size).toBe(5000);
+    expect(exported[0]).toEqual({ email: 'user0@example.org', name: 'User 0', lang: 'en', status: 'active' });
+    expect(exported.filter((r) => r.lang === 'en')).toHaveLength(1667);
+  });
+
+  it('round-trips through export: same addresses, names, languages and statuses', async () => {
+    const source = fresh();
+    await importText(source, 'email,name,lang\na@example.org,"Müller, Hans",de\nb@example.org,"Quote ""Q""",en\nc@example.org,,en\n', 'l');
+    await source.unsubscribe((await source.findByEmail('b@example.org'))!.id, 'one-click');
+    const text = await exportText(source, 'l');
+
+    const target = fresh();
+    const { summary } = await importText(target, text, 'copy');
+    expect(summary).toMatchObject({ created: 3, rejected: 0 });
+    expect(await exportText(target, 'copy')).toBe(text);
+    // Importing the export again into the source changes nothing and resubscribes no one.
+    expect((await importText(source, text, 'l')).summary).toMatchObject({ unchanged: 3 });
+    expect((await source.findByEmail('b@example.org'))!.status).toBe('unsubscribed');
+  });
+
+  it('refuses a file without an email column, naming what it found', async () => {
+    await expect(importText(fresh(), 'mail,name\na@example.org,A\n', 'l')).rejects.toThrow(/no "email" column \(found: mail, name\)/);
+  });
+});
+
+describe('depesche subscribers (CLI process)', () => {
+  const run = promisify(execFile);
+  const cli = (args: string[]) =>
+    run(process.execPath, ['bin/depesche.js', 'subscribers', ...args], {
+      env: { ...process.env, REDIS_URL: server.url, DEPESCHE_PREFIX: 'cli' },
+    }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  it('imports with a report, lists counts, exports, adds and removes', async () => {
+    const file = join(dir, 'list.csv');
+    await writeFile(file, 'email,name,lang\nx@example.org,X,en\nbad,Bad,de\ny@example.org,Y,\n');
+    const imported = await cli(['import', file, '--list', 'news']);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain('created 2');
+    expect(imported.stdout).toContain('rejected 1');
+    const report = parse(await readFile(`${file}.rejected.csv`, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(report).toEqual([{ row: '3', reason: 'email "bad" is not a valid address', email: 'bad', name: 'Bad', lang: 'de', status: '' }]);
+
+    expect((await cli(['add', 'Z@Example.org', '--list', 'news', '--lang', 'en', '--name', 'Zed'])).stdout).toContain('z@example.org'.replace('z', 'Z'));
+    const removed = await cli(['remove', 'x@example.org', '--list', 'news']);
+    expect(removed.code).toBe(0);
+    const lists = JSON.parse((await cli(['lists', '--json'])).stdout) as { name: string; total: number; activeByLang: Record<string, number> }[];
+    expect(lists).toMatchObject([{ name: 'news', total: 2, activeByLang: { de: 1, en: 1 } }]);
+
+    const exported = await cli(['export', '--list', 'news']);
+    expect(exported.stdout).toBe('email,name,lang,status\ny@example.org,Y,de,active\nZ@example.org,Zed,en,active\n');
+
+    const missing = await cli(['export', '--list', 'nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('There is no list "nope"');
+    const badLang = await cli(['import', file, '--list', 'news', '--default-lang', 'fr']);
+    expect(badLang.code).not.toBe(0);
+  });
+});
