@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { program } from './program.ts';
+import { register as build } from './commands/build.ts';
+import { register as lint } from './commands/lint.ts';
 import { register as subscribers } from './commands/subscribers.ts';
 
 // Each command lives in its own module under commands/ and registers itself here.
 // Keep this list in the order `depesche --help` should show them.
-const commands: ((program: Command) => void)[] = [subscribers];
+const commands: ((program: Command) => void)[] = [build, lint, subscribers];
 
 for (const register of commands) register(program);
 

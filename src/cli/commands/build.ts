@@ -1,0 +1,67 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.ts';
+import { isDepescheError } from '../../errors.ts';
+import { createCompiler, fillSample, type Compiler } from '../../render/index.ts';
+import { action } from '../program.ts';
+
+export interface ContentOptions {
+  dir?: string;
+}
+
+/** The compiler for the content dir of `--dir`, else CONTENT_DIR. */
+export function compilerFor(options: ContentOptions): { compiler: Compiler; contentDir: string; publicUrl: string } {
+  const config = loadConfig();
+  const contentDir = resolve(options.dir ?? config.CONTENT_DIR);
+  return { compiler: createCompiler({ contentDir, publicUrl: config.PUBLIC_URL }), contentDir, publicUrl: config.PUBLIC_URL };
+}
+
+/** The slugs named on the command line, or every issue. */
+export async function selectSlugs(compiler: Compiler, slugs: string[]): Promise<string[]> {
+  return slugs.length ? slugs : (await compiler.listIssues()).map((issue) => issue.slug);
+}
+
+export function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+/** Prints a failure and carries on: one broken issue must not stop the others. */
+export function reportFailure(slug: string, error: unknown): void {
+  if (isDepescheError(error)) process.stderr.write(`error: ${error.format()}\n`);
+  else process.stderr.write(`error: ${slug}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('build')
+    .description('Compile issues to email HTML, plain text and MJML, one file each per language')
+    .argument('[slug...]', 'issues to build (folder names under issues/); all when omitted')
+    .option('-o, --out <dir>', 'output directory; files go to <dir>/<slug>/<lang>.html|.txt|.mjml', 'dist')
+    .option('-d, --dir <dir>', 'content directory holding issues/, templates/ and locales/ (default: CONTENT_DIR or .)')
+    .action(
+      action(async (slugs: string[], options: ContentOptions & { out: string }) => {
+        const { compiler, publicUrl } = compilerFor(options);
+        const out = resolve(options.out);
+        let failed = 0;
+        const selected = await selectSlugs(compiler, slugs);
+        for (const slug of selected) {
+          try {
+            const editions = await compiler.compile(slug);
+            await mkdir(join(out, slug), { recursive: true });
+            for (const edition of editions) {
+              const { html, text } = fillSample(edition, publicUrl);
+              const base = join(out, slug, edition.lang);
+              await Promise.all([writeFile(`${base}.html`, html), writeFile(`${base}.txt`, text), writeFile(`${base}.mjml`, edition.mjml)]);
+              process.stdout.write(`${slug}/${edition.lang}.html  ${kb(Buffer.byteLength(html))}  text ${kb(Buffer.byteLength(text))}\n`);
+            }
+          } catch (error) {
+            failed++;
+            reportFailure(slug, error);
+          }
+        }
+        process.stdout.write(`${selected.length - failed} of ${selected.length} issue(s) built into ${out}\n`);
+        return failed ? 1 : 0;
+      }),
+    );
+}
