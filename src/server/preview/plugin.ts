@@ -1,0 +1,254 @@
+import type { ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DepescheError, isDepescheError, type ErrorCode } from '../../errors.ts';
+import { isLang, type Lang } from '../../render/edition.ts';
+import { compileMerge, fillMerge, sampleMergeValues } from '../../render/merge.ts';
+import { loadAssets } from './assets.ts';
+import { emulateDarkMode, injectHead } from './dark-mode.ts';
+import { errorBody, GMAIL_CLIP_BYTES, indexBody, issueBody, layout, SIZE_WARN_BYTES } from './pages.ts';
+import { buildProofMessage, parseProofRequest, sendProof, type ProofSettings } from './proof.ts';
+import { describeFailure, displayPath, PreviewState, type PreviewEvent } from './state.ts';
+import type { PreviewEdition, PreviewOptions } from './types.ts';
+import { watchContent, type ContentWatcher } from './watch.ts';
+
+export const DEFAULT_MAIL_FROM = 'Depesche <newsletter@localhost>';
+
+// Slugs are folder names under issues/; anything else (dots, slashes, encoded or not) is refused
+// before it gets near the compiler or the disk.
+const slugPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+
+const statusByCode: Partial<Record<ErrorCode, number>> = { E_NOT_FOUND: 404, E_INPUT: 400, E_SMTP: 502, E_CONFLICT: 409 };
+
+// The mail in the frame may contain anything an editor pasted; it gets no scripts, no
+// plugins and no network but images, fonts and styles, even when opened on its own.
+const FRAME_CSP = "default-src 'none'; img-src * data: blob:; style-src * 'unsafe-inline'; font-src * data:; frame-ancestors 'self'; sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox";
+const PAGE_CSP = "default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; font-src * data:; frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'";
+
+function notFound(what: string): DepescheError {
+  return new DepescheError('E_NOT_FOUND', `${what} does not exist in this preview.`, {
+    hint: 'Open the index to see every issue the preview knows.',
+  });
+}
+
+/** Fills the sample merge values, as the preview and the proof show a mail. */
+export function sampleHtml(edition: PreviewEdition, publicUrl: string): string {
+  return fillMerge(compileMerge(edition.html), sampleMergeValues(publicUrl, edition.slug, edition.lang, edition.greeting), 'html');
+}
+
+export function sampleText(edition: PreviewEdition, publicUrl: string): string {
+  return fillMerge(compileMerge(edition.text), sampleMergeValues(publicUrl, edition.slug, edition.lang, edition.greeting), 'text');
+}
+
+/**
+ * The editor's preview as a fastify plugin: index, issue view, the mail in a frame, JSON
+ * for the page script, live updates over server-sent events, and proof sends. Every link
+ * in the pages is relative, so it works at the root or under any prefix:
+ * `app.register(previewPlugin, { prefix: '/preview', ...options })`.
+ */
+export async function previewPlugin(app: FastifyInstance, options: PreviewOptions): Promise<void> {
+  const contentDir = resolve(options.contentDir);
+  const state = new PreviewState(options.compiler, contentDir);
+  const assets = loadAssets();
+  const mailFrom = options.mailFrom ?? DEFAULT_MAIL_FROM;
+  const proofSettings: ProofSettings = { from: mailFrom, publicUrl: options.publicUrl, ...options.proofSettings };
+  const base = app.prefix || '/';
+  const streams = new Set<ServerResponse>();
+  let watcher: ContentWatcher | undefined;
+
+  const html = (reply: FastifyReply, status: number, page: string) =>
+    reply.code(status).type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(page);
+
+  const issueOf = async (slug: string) => {
+    if (!slugPattern.test(slug)) throw notFound(`Issue "${slug.slice(0, 100)}"`);
+    const summary = await state.summary(slug);
+    if (!summary) throw notFound(`Issue "${slug}"`);
+    return summary;
+  };
+  const langOf = (lang: string): Lang => {
+    if (!isLang(lang)) throw notFound(`Language "${lang.slice(0, 20)}"`);
+    return lang;
+  };
+
+  app.setErrorHandler((error: FastifyError | DepescheError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = isDepescheError(error)
+      ? (statusByCode[error.code] ?? 500)
+      : error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'preview request failed');
+    const message = isDepescheError(error) ? error.message : status >= 500 ? 'The preview hit an unexpected error; the server log has the details.' : error.message;
+    const hint = isDepescheError(error) ? error.hint : undefined;
+    if (request.url.startsWith(`${app.prefix}/api/`)) {
+      return reply.code(status).send({ error: { code: isDepescheError(error) ? error.code : 'E_INTERNAL', message, hint } });
+    }
+    const detail = hint ? `${message}\n→ ${hint}` : message;
+    return html(reply, status, layout({ title: status === 404 ? 'Not found' : 'Error', base, page: 'error', body: errorBody(status, status === 404 ? 'Not found' : 'Something went wrong', detail) }));
+  });
+  // At the root the host app owns the not-found handler; under a prefix the preview has its own.
+  if (app.prefix) {
+    app.setNotFoundHandler((request, reply) => {
+      const error = notFound(`The page ${request.url.slice(0, 200)}`);
+      return html(reply, 404, layout({ title: 'Not found', base, page: 'error', body: errorBody(404, 'Not found', error.message) }));
+    });
+  }
+
+  app.get('/', async (_request, reply) => {
+    let body: string;
+    try {
+      const summaries = await state.summaries();
+      const rows = await Promise.all(summaries.map(async (summary) => ({ summary, state: await state.get(summary.slug) })));
+      body = indexBody(rows);
+    } catch (error) {
+      body = indexBody([], describeFailure(error, contentDir));
+    }
+    return html(reply, 200, layout({ title: 'Issues', base, page: 'index', body }));
+  });
+
+  app.get<{ Params: { slug: string } }>('/issues/:slug', async (request, reply) => {
+    const summary = await issueOf(request.params.slug);
+    return html(reply, 200, layout({ title: summary.title || summary.slug, base, page: 'issue', slug: summary.slug, body: issueBody(summary) }));
+  });
+
+  app.get<{ Params: { slug: string; lang: string }; Querystring: { scheme?: string } }>('/issues/:slug/:lang/email.html', async (request, reply) => {
+    const summary = await issueOf(request.params.slug);
+    const lang = langOf(request.params.lang);
+    const issue = await state.get(summary.slug);
+    const edition = issue.editions?.find((e) => e.lang === lang);
+    if (!edition) {
+      if (issue.failure) throw new DepescheError('E_CONTENT', issue.failure.message);
+      throw notFound(`The ${lang} edition of "${summary.slug}"`);
+    }
+    let page = sampleHtml(edition, options.publicUrl);
+    if (request.query.scheme === 'dark') page = emulateDarkMode(page).html;
+    // Links open in a new tab instead of replacing the mail inside its frame.
+    page = injectHead(page, '<base target="_blank">');
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', FRAME_CSP)
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .send(page);
+  });
+
+  app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
+    const asset = assets.get(request.params.name);
+    if (!asset) throw notFound(`The file ${request.params.name.slice(0, 100)}`);
+    if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+    return reply.type(asset.type).header('etag', asset.etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(asset.body);
+  });
+
+  app.get('/api/issues', async () => {
+    const summaries = await state.summaries();
+    return Promise.all(
+      summaries.map(async (summary) => {
+        const issue = await state.get(summary.slug);
+        return {
+          ...summary,
+          files: undefined,
+          version: issue.version,
+          sizes: Object.fromEntries((issue.editions ?? []).map((e) => [e.lang, e.htmlBytes])),
+          failure: issue.failure,
+          findings: issue.findings?.length,
+        };
+      }),
+    );
+  });
+
+  app.get<{ Params: { slug: string } }>('/api/issues/:slug', async (request) => {
+    const summary = await issueOf(request.params.slug);
+    const issue = await state.get(summary.slug);
+    return {
+      slug: summary.slug,
+      title: summary.title,
+      date: summary.date,
+      template: summary.template,
+      langs: summary.langs,
+      version: issue.version,
+      compileMs: Math.round(issue.compileMs),
+      failure: issue.failure ?? null,
+      findings: issue.findings?.map((f) => ({ ...f, file: f.file ? displayPath(f.file, contentDir) : undefined })) ?? null,
+      limits: { warnBytes: SIZE_WARN_BYTES, clipBytes: GMAIL_CLIP_BYTES },
+      proof: Boolean(options.transport),
+      editions: (issue.editions ?? []).map((edition) => {
+        const filled = sampleHtml(edition, options.publicUrl);
+        const dark = emulateDarkMode(filled);
+        return {
+          lang: edition.lang,
+          subject: edition.subject,
+          preheader: edition.preheader,
+          from: mailFrom,
+          htmlBytes: edition.htmlBytes,
+          sourceFile: displayPath(edition.sourceFile, contentDir),
+          html: filled,
+          text: sampleText(edition, options.publicUrl),
+          mjml: edition.mjml,
+          dark: { rewrittenQueries: dark.rewrittenQueries, declaresDark: dark.declaresDark },
+        };
+      }),
+    };
+  });
+
+  app.post<{ Params: { slug: string }; Body: { to?: unknown; lang?: unknown } }>('/api/issues/:slug/proof', async (request) => {
+    // A page on another site may post forms to loopback; JSON plus a same-origin check keeps
+    // proof sends to this page.
+    if (!String(request.headers['content-type'] ?? '').startsWith('application/json')) {
+      throw new DepescheError('E_INPUT', 'Proof requests must be JSON.', { hint: 'Send {"to": "...", "lang": "de|en|all"} as application/json.' });
+    }
+    const origin = request.headers.origin;
+    if (origin && new URL(origin).host !== request.headers.host) {
+      throw new DepescheError('E_INPUT', 'Proof requests are accepted from the preview page only.');
+    }
+    const summary = await issueOf(request.params.slug);
+    const proof = parseProofRequest(summary.slug, request.body ?? {});
+    if (!options.transport) {
+      throw new DepescheError('E_CONFLICT', 'This preview has no mail transport, so it cannot send proofs.', {
+        hint: 'Start the preview with SMTP_URL set, or use `depesche test-send`.',
+      });
+    }
+    const issue = await state.get(summary.slug);
+    if (!issue.editions || issue.failure) {
+      throw new DepescheError('E_CONTENT', `"${summary.slug}" does not build, so there is nothing to send.`, { hint: issue.failure?.message });
+    }
+    const sent = await sendProof(issue.editions, proof, options.transport, proofSettings, options.proofMessage ?? buildProofMessage);
+    return { sent: sent.map(({ lang, subject, messageId }) => ({ lang, subject, messageId })) };
+  });
+
+  app.get('/events', (request, reply) => {
+    reply.hijack();
+    const stream = reply.raw;
+    stream.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    stream.write('retry: 1000\n: connected\n\n');
+    streams.add(stream);
+    request.raw.on('close', () => streams.delete(stream));
+  });
+
+  const broadcast = (event: PreviewEvent) => {
+    const frame = `data: ${JSON.stringify(event)}\n\n`;
+    for (const stream of streams) stream.write(frame);
+  };
+  state.events.on('event', broadcast);
+  // Proxies and browsers drop silent connections; a comment every 20 s keeps them open.
+  const heartbeat = setInterval(() => {
+    for (const stream of streams) stream.write(': ping\n\n');
+  }, 20_000);
+  heartbeat.unref();
+
+  app.addHook('onReady', async () => {
+    if (options.watch === false) return;
+    watcher = watchContent(contentDir, (path) => {
+      state.changed(path).catch((error: unknown) => app.log.error({ err: error }, 'preview rebuild failed'));
+    });
+    await watcher.ready;
+  });
+  app.addHook('preClose', async () => {
+    clearInterval(heartbeat);
+    state.events.off('event', broadcast);
+    for (const stream of streams) stream.end();
+    streams.clear();
+    await watcher?.close();
+  });
+}

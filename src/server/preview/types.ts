@@ -1,0 +1,62 @@
+import type { Edition, Lang } from '../../render/edition.ts';
+import type { Transport } from '../../transport/types.ts';
+import type { ProofMessageBuilder, ProofSettings } from './proof.ts';
+
+/**
+ * What the preview needs from the compile pipeline. It is declared here, by the module
+ * that uses it, so tests and the admin app can hand in any implementation;
+ * `createCompiler()` from src/render satisfies it.
+ */
+export interface PreviewCompiler {
+  listIssues(): Promise<PreviewIssueSummary[]>;
+  /** Throws a DepescheError with `.location` when the issue cannot be compiled. */
+  compile(slug: string): Promise<PreviewEdition[]>;
+  lint(slug: string): Promise<PreviewFinding[]>;
+  /** Forgets whatever depends on `changedPath` and names the issues to rebuild. */
+  invalidate(changedPath: string): 'all' | string[];
+}
+
+export interface PreviewIssueSummary {
+  slug: string;
+  langs: readonly Lang[];
+  title: string;
+  date: string;
+  template: string;
+  files: Partial<Record<Lang, string>>;
+}
+
+export interface PreviewEdition extends Edition {
+  mjml: string;
+  htmlBytes: number;
+  sourceFile: string;
+}
+
+export interface PreviewFinding {
+  severity: 'error' | 'warning' | 'info' | string;
+  rule: string;
+  message: string;
+  file?: string;
+  line?: number;
+  lang?: Lang;
+}
+
+export interface PreviewOptions {
+  /** Root holding issues/, templates/ and locales/; the watcher looks there. */
+  contentDir: string;
+  /** Links in the previewed mails (unsubscribe, archive, …) point here. */
+  publicUrl: string;
+  compiler: PreviewCompiler;
+  /** Proof sends go through it; without one the proof form says how to configure SMTP. */
+  transport?: Transport;
+  /** Shown as the sender and used for proofs. @defaultValue `Depesche <newsletter@localhost>` */
+  mailFrom?: string;
+  /**
+   * Builds the proof message the way a real send would, when the sending code offers one.
+   * @defaultValue the preview's own header set, see proof.ts
+   */
+  proofMessage?: ProofMessageBuilder;
+  /** List headers of proofs: `UNSUBSCRIBE_MAILTO` and `LIST_ID_DOMAIN` from the config. */
+  proofSettings?: Partial<Pick<ProofSettings, 'unsubscribeMailto' | 'listIdDomain'>>;
+  /** Watch the content and push updates to open pages. @defaultValue true */
+  watch?: boolean;
+}
