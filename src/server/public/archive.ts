@@ -1,0 +1,114 @@
+import type { FastifyInstance } from 'fastify';
+import { DepescheError, isDepescheError } from '../../errors.ts';
+import { isLang, LANGS, type Edition, type Lang } from '../../render/edition.ts';
+import { compileMerge, escapeHtml, fillMerge, greetingFor, type MergeValues } from '../../render/merge.ts';
+
+/** What the archive needs from the compile pipeline; `createCompiler()` satisfies it. */
+export interface ArchiveCompiler {
+  listIssues(): Promise<{ slug: string; langs: readonly Lang[]; title: string; date: string }[]>;
+  compile(slug: string): Promise<Edition[]>;
+}
+
+export interface ArchiveOptions {
+  compiler: ArchiveCompiler;
+  publicUrl: string;
+  /** How long a compiled edition is served from memory. @defaultValue 60_000 */
+  cacheMs?: number;
+}
+
+const SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+const labels: Record<Lang, { archive: string; read: string; language: string; noPersonal: string }> = {
+  de: { archive: 'Archiv', read: 'Lesen', language: 'Deutsch', noPersonal: 'Ihren persönlichen Abmelde- und Einstellungslink finden Sie in der E-Mail, die Sie erhalten haben.' },
+  en: { archive: 'Archive', read: 'Read', language: 'English', noPersonal: 'Your personal unsubscribe and preferences link is in the email you received.' },
+};
+
+/**
+ * Merge values for a page anyone may open: no name, the anonymous greeting, and generic
+ * unsubscribe and preferences pages instead of a subscriber's signed links.
+ */
+export function publicMergeValues(publicUrl: string, edition: Edition): MergeValues {
+  const base = publicUrl.replace(/\/+$/, '');
+  return {
+    name: '',
+    greeting: greetingFor(edition.greeting, ''),
+    unsubscribeUrl: `${base}/unsubscribe?lang=${edition.lang}`,
+    preferencesUrl: `${base}/preferences?lang=${edition.lang}`,
+    viewOnlineUrl: `${base}/archive/${encodeURIComponent(edition.slug)}/${edition.lang}`,
+    subscribeUrl: `${base}/subscribe?lang=${edition.lang}`,
+    archiveUrl: `${base}/archive`,
+  };
+}
+
+function frame(lang: Lang, title: string, body: string): string {
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:640px;margin:40px auto;padding:0 16px;color:#1d2330}
+li{margin:.6em 0}.muted{color:#667085}a{color:#1570ef}</style></head><body>${body}</body></html>`;
+}
+
+/**
+ * The public archive: `GET /archive` lists every issue with a link per language, and
+ * `GET /archive/:slug/:lang` shows one edition as the "view online" link opens it, with
+ * no personal data filled in. Register it on the public app.
+ */
+export function archiveRoutes(app: FastifyInstance, options: ArchiveOptions): void {
+  const cacheMs = options.cacheMs ?? 60_000;
+  // Compiling costs an MJML run; a public URL must not let anyone trigger one per request.
+  const cache = new Map<string, { at: number; html: string }>();
+
+  app.get('/archive', async (_request, reply) => {
+    const issues = await options.compiler.listIssues();
+    const items = issues
+      .map(
+        (issue) =>
+          `<li><b>${escapeHtml(issue.title)}</b> <span class="muted">${escapeHtml(issue.date)}</span><br>` +
+          issue.langs.map((lang) => `<a hreflang="${lang}" href="/archive/${encodeURIComponent(issue.slug)}/${lang}">${labels[lang].read} · ${labels[lang].language}</a>`).join(' &nbsp; ') +
+          '</li>',
+      )
+      .join('');
+    const heading = LANGS.map((l) => labels[l].archive).join(' · ');
+    return reply
+      .header('cache-control', 'public, max-age=300')
+      .type('text/html; charset=utf-8')
+      .send(frame('de', heading, `<h1>${heading}</h1><ul>${items || '<li class="muted">—</li>'}</ul>`));
+  });
+
+  app.get<{ Params: { slug: string; lang: string } }>('/archive/:slug/:lang', async (request, reply) => {
+    const { slug, lang } = request.params;
+    if (!SLUG.test(slug) || !isLang(lang)) return reply.code(404).type('text/html; charset=utf-8').send(frame('en', 'Not found', '<h1>Not found</h1>'));
+    const key = `${slug}/${lang}`;
+    const hit = cache.get(key);
+    let html = hit && Date.now() - hit.at < cacheMs ? hit.html : undefined;
+    if (!html) {
+      const known = (await options.compiler.listIssues()).find((i) => i.slug === slug);
+      if (!known || !known.langs.includes(lang)) {
+        return reply.code(404).type('text/html; charset=utf-8').send(frame(lang, labels[lang].archive, `<h1>404</h1><p><a href="/archive">${labels[lang].archive}</a></p>`));
+      }
+      let editions: Edition[];
+      try {
+        editions = await options.compiler.compile(slug);
+      } catch (error) {
+        // A broken issue on disk is the editor's problem; readers get a plain 404, the log the cause.
+        request.log.error({ err: error, slug }, isDepescheError(error) ? error.format() : 'archive compile failed');
+        return reply.code(404).type('text/html; charset=utf-8').send(frame(lang, labels[lang].archive, `<h1>404</h1><p><a href="/archive">${labels[lang].archive}</a></p>`));
+      }
+      const edition = editions.find((e) => e.lang === lang);
+      if (!edition) throw new DepescheError('E_NOT_FOUND', `Issue ${slug} has no ${lang} edition.`);
+      html = fillMerge(compileMerge(edition.html), publicMergeValues(options.publicUrl, edition), 'html');
+      cache.set(key, { at: Date.now(), html });
+    }
+    return reply.header('cache-control', 'public, max-age=300').type('text/html; charset=utf-8').send(html);
+  });
+
+  // Links in an archived edition cannot carry a subscriber's token. Unless the public app
+  // already answers these paths, point readers to the link in their own mail.
+  for (const path of ['/unsubscribe', '/preferences']) {
+    if (app.hasRoute({ method: 'GET', url: path })) continue;
+    app.get<{ Querystring: { lang?: string } }>(path, async (request, reply) => {
+      const lang: Lang = isLang(request.query.lang) ? request.query.lang : 'de';
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(frame(lang, labels[lang].archive, `<p>${escapeHtml(labels[lang].noPersonal)}</p><p><a href="/archive">${labels[lang].archive}</a></p>`));
+    });
+  }
+}
