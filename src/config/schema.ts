@@ -55,9 +55,29 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 64).default(4),
   /** Consecutive connection failures after which a campaign pauses itself. */
   PAUSE_AFTER_CONNECTION_FAILURES: int(1, 1000).default(10),
+  /** Tries per batch before recipients still refused with 4xx or unreachable count as failed. */
+  SEND_ATTEMPTS: int(1, 50).default(8),
+  /** First retry delay of a batch after 4xx answers or connection faults; doubles on each try. */
+  RETRY_BACKOFF_MS: int(10, 3_600_000).default(5_000),
+  /** How long a worker holds a batch without renewing its lock; a crashed worker's batch is picked up again after about this long. */
+  JOB_LOCK_MS: int(1_000, 600_000).default(30_000),
   /** Public app. */
   HOST: z.string().default('0.0.0.0'),
   PORT: int(0, 65535).default(3000),
+  /** Sign-ups one client IP may post to /subscribe per hour, counted in Redis across all app processes. */
+  SUBSCRIBE_RATE_LIMIT: int(1, 100_000).default(10),
+  /** List that POST /subscribe joins when the form names none; the form may name only existing lists. */
+  DEFAULT_LIST: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1–64 letters, digits, dot, dash or underscore')
+    .default('newsletter'),
+  /** Days a double opt-in confirmation link stays valid. */
+  CONFIRM_TTL_DAYS: int(1, 90).default(7),
+  /**
+   * Behind a reverse proxy: `true`, a hop count, or the proxy addresses (comma-separated),
+   * so the client IP (rate limit, consent log) comes from X-Forwarded-For. Empty trusts none.
+   */
+  TRUST_PROXY: z.string().trim().default(''),
   /** Admin app: preview, ops API, queue dashboard. Loopback unless ADMIN_TOKEN is set. */
   ADMIN_HOST: z.string().default('127.0.0.1'),
   ADMIN_PORT: int(0, 65535).default(3001),

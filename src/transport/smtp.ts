@@ -1,25 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Config } from '../config/schema.ts';
+import { DepescheError } from '../errors.ts';
 import type { SentInfo, Transport } from './types.ts';
+
+/**
+ * Headers DKIM signs: nodemailer's list plus List-Unsubscribe-Post, which RFC 8058 wants
+ * covered so nobody can add one-click unsubscribe to a forwarded copy.
+ */
+export const DKIM_HEADERS =
+  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:' +
+  'Content-Language:List-Id:List-Unsubscribe:List-Unsubscribe-Post:List-Help:List-Subscribe:List-Post:List-Owner:List-Archive';
+
+export type SmtpTransportConfig = Pick<Config, 'SMTP_URL' | 'SMTP_POOL_SIZE'> &
+  Partial<Pick<Config, 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'DKIM_PRIVATE_KEY_FILE'>>;
+
+function dkimOptions(config: SmtpTransportConfig) {
+  if (!config.DKIM_DOMAIN || !config.DKIM_SELECTOR) return undefined;
+  let privateKey = config.DKIM_PRIVATE_KEY;
+  if (!privateKey && config.DKIM_PRIVATE_KEY_FILE) {
+    try {
+      privateKey = readFileSync(config.DKIM_PRIVATE_KEY_FILE, 'utf8');
+    } catch (cause) {
+      throw new DepescheError('E_CONFIG', `Cannot read DKIM_PRIVATE_KEY_FILE ${config.DKIM_PRIVATE_KEY_FILE}.`, {
+        hint: 'Point it at the PEM file of the DKIM private key, or unset DKIM_* to send unsigned.',
+        cause,
+      });
+    }
+  }
+  if (!privateKey) return undefined;
+  return { domainName: config.DKIM_DOMAIN, keySelector: config.DKIM_SELECTOR, privateKey, headerFieldNames: DKIM_HEADERS };
+}
 
 /**
  * Pooled SMTP through nodemailer. `maxRequeues: 0` because the delivery ledger and
  * BullMQ own retries: a pool that quietly re-sends after a dropped connection could
  * deliver a message twice.
+ *
+ * A raw message goes out through a stream that notes when it has been read to the end.
+ * A failure without a server answer then carries `dataSent`: false means the message
+ * never fully left, so nothing can have arrived and a retry is safe; true means only the
+ * server knows. With DKIM the signer reads the message before the connection does, so
+ * `dataSent` is true early and such failures count as unknown — the safe side.
  */
-export function createSmtpTransport(config: Pick<Config, 'SMTP_URL' | 'SMTP_POOL_SIZE'>): Transport {
+export function createSmtpTransport(config: SmtpTransportConfig): Transport {
+  const dkim = dkimOptions(config);
   const transporter = nodemailer.createTransport({
     url: config.SMTP_URL,
     pool: true,
     maxConnections: config.SMTP_POOL_SIZE,
     maxMessages: Infinity,
     maxRequeues: 0,
+    ...(dkim ? { dkim } : {}),
   } as SMTPPool.Options & { maxRequeues: number; url: string });
   return {
     async sendMail(message) {
-      const info = (await transporter.sendMail(message)) as { messageId: string; response: string };
-      return { messageId: info.messageId, response: info.response } satisfies SentInfo;
+      const raw = message.raw;
+      if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) {
+        const info = (await transporter.sendMail(message)) as { messageId: string; response: string };
+        return { messageId: info.messageId, response: info.response } satisfies SentInfo;
+      }
+      let dataSent = false;
+      const stream = new Readable({
+        read() {
+          this.push(raw);
+          this.push(null);
+        },
+      });
+      stream.once('end', () => {
+        dataSent = true;
+      });
+      try {
+        const info = (await transporter.sendMail({ ...message, raw: stream })) as { messageId: string; response: string };
+        return { messageId: info.messageId, response: info.response } satisfies SentInfo;
+      } catch (error) {
+        if (error && typeof error === 'object') Object.assign(error, { dataSent });
+        throw error;
+      }
     },
     async close() {
       transporter.close();

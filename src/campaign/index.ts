@@ -1,0 +1,11 @@
+export { CampaignService, type CampaignServiceDeps, type CampaignCompiler, type CreateCampaignOptions, type CreateCampaignResult, type UnclearRecipient, type ResendResult } from './service.ts';
+export { startWorker, type WorkerDeps, type RunningWorker } from './worker.ts';
+export { QUEUE_NAMES, FANOUT_QUEUE, BATCH_QUEUE } from './queues.ts';
+export { CampaignRepository, statusOf, type FrozenEdition, type CampaignCounters } from './campaigns.ts';
+export { RedisLedger, type Ledger, type ClaimResult, type LedgerOutcome } from './ledger.ts';
+export { prepareEdition, formatMailbox, headerText, type MessageSettings, type Recipient, type PreparedEdition } from './mime.ts';
+export { createBatchProcessor, InFlight, type BatchDeps, type BatchProcessor } from './batch.ts';
+export { createFanoutProcessor, batchJobId } from './fanout.ts';
+export { classifyFailure, type SendFailure } from './outcome.ts';
+export type { Campaign, CampaignState, CampaignStatus, CampaignSubscribers, CampaignTransport, RawMessage, BatchJobData, BatchResult, FanoutJobData } from './types.ts';
+export { CAMPAIGN_STATES } from './types.ts';

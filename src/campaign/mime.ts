@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import addressparser from 'nodemailer/lib/addressparser';
+import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
+import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
+import { DepescheError } from '../errors.ts';
+import type { Lang } from '../render/edition.ts';
+import { compileMerge, escapeHtml, greetingFor, stripControl, type MergeField, type MergeValues } from '../render/merge.ts';
+import { signToken } from '../subscribers/tokens.ts';
+import type { FrozenEdition } from './campaigns.ts';
+import type { RawMessage } from './types.ts';
+
+/**
+ * Builds each recipient's message from a frozen edition with string operations only.
+ *
+ * Both parts are quoted-printable. Every literal stretch between merge markers is encoded
+ * once per edition and ends in a soft line break (`=` CRLF), which decoders drop; each
+ * merge value is encoded on its own and spliced in at such a line boundary. So 50 KB of
+ * HTML is never re-encoded per recipient, and the decoded part is byte for byte the
+ * template with the values filled in. The boundary contains `=_`, which quoted-printable
+ * output can never contain, so no content can collide with it.
+ */
+
+export interface MessageSettings {
+  /** MAIL_FROM, e.g. `Briefing <briefing@example.org>`. */
+  mailFrom: string;
+  publicUrl: string;
+  secret: string;
+  campaignId: string;
+  list: string;
+  /** Domain part of List-Id; defaults to PUBLIC_URL's host. */
+  listIdDomain?: string;
+  /** Mailbox for List-Unsubscribe mailto; defaults to unsubscribe@<MAIL_FROM domain>. */
+  unsubscribeMailto?: string;
+}
+
+export interface Recipient {
+  id: string;
+  email: string;
+  name: string;
+  lang: Lang;
+}
+
+export interface PreparedEdition {
+  lang: Lang;
+  /** `run` makes the Message-ID unique per attempt, so a deliberate resend is a new message. */
+  build(recipient: Recipient, run: string): RawMessage;
+}
+
+// Each line of a part is at most 75 characters, so a soft break `=` still fits in 76.
+const QP_LINE = 75;
+
+function qpSegment(text: string): string {
+  if (text === '') return '';
+  const encoded = qpWrap(qpEncode(Buffer.from(text, 'utf8')), QP_LINE);
+  return encoded.endsWith('\r\n') ? encoded : `${encoded}=\r\n`;
+}
+
+/** Text parts travel with CRLF line ends; decoders give CRLF back, as they would for any mail. */
+function crlf(text: string): string {
+  return text.replace(/\r?\n/g, '\r\n');
+}
+
+type Slot = { field: MergeField; html: boolean };
+
+interface CompiledPart {
+  literals: string[];
+  slots: Slot[];
+}
+
+function compilePart(document: string, html: boolean): CompiledPart {
+  const template = compileMerge(crlf(document));
+  return { literals: template.literals.map(qpSegment), slots: template.fields.map((field) => ({ field, html })) };
+}
+
+/** No CR, LF or other control character from any input reaches a header. */
+export function headerText(value: string): string {
+  return stripControl(value).replace(/\s+/g, ' ').trim();
+}
+
+/** A display name and address as an RFC 5322 mailbox; non-ASCII names as RFC 2047 words. */
+export function formatMailbox(name: string, address: string): string {
+  const clean = headerText(name);
+  if (!clean) return `<${address}>`;
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x20-\x7e]*$/.test(clean)) return `"${clean.replace(/["\\]/g, '\\$&')}" <${address}>`;
+  return `${encodeWords(clean, 'Q', 52, true)} <${address}>`;
+}
+
+const ADDRESS = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$|^[^\s@<>()[\]\\,;:"]+@localhost$/;
+
+export function checkAddress(address: string): string {
+  if (!ADDRESS.test(address)) {
+    throw new DepescheError('E_INPUT', `Cannot send to "${stripControl(address)}": not a plain e-mail address.`, {
+      hint: 'Fix or remove the subscriber with `depesche subscribers`.',
+    });
+  }
+  return address;
+}
+
+function header(name: string, value: string): string {
+  return `${foldLines(`${name}: ${value}`, 76)}\r\n`;
+}
+
+let dateSecond = 0;
+let dateText = '';
+/** RFC 5322 date, computed once per second rather than once per message. */
+function mailDate(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString().replace('GMT', '+0000');
+  }
+  return dateText;
+}
+
+export function parseMailFrom(mailFrom: string): { name: string; address: string } {
+  const [first] = addressparser(mailFrom, { flatten: true });
+  const address = first && 'address' in first ? (first.address ?? '') : '';
+  if (!address || !address.includes('@')) {
+    throw new DepescheError('E_CONFIG', `MAIL_FROM "${mailFrom}" has no usable address.`, {
+      hint: 'Set MAIL_FROM like `Briefing <briefing@example.org>`.',
+    });
+  }
+  return { name: first?.name ?? '', address: checkAddress(address) };
+}
+
+/** `<list>.<domain>`, RFC 2919: only what a dot-atom allows. */
+export function listIdOf(list: string, domain: string): string {
+  const id = list.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'list';
+  return `${id}.${domain}`;
+}
+
+export function prepareEdition(edition: FrozenEdition, settings: MessageSettings): PreparedEdition {
+  const base = settings.publicUrl.replace(/\/+$/, '');
+  const from = parseMailFrom(settings.mailFrom);
+  const fromDomain = from.address.split('@')[1]!;
+  const listDomain = headerText(settings.listIdDomain ?? new URL(base).hostname);
+  const mailto = settings.unsubscribeMailto ?? `unsubscribe@${fromDomain}`;
+  const boundary = `=_depesche_${randomBytes(12).toString('hex')}`;
+
+  // Everything that is the same for every recipient of this edition, prepared once.
+  const staticValues = {
+    viewOnlineUrl: `${base}/archive/${encodeURIComponent(edition.slug)}/${edition.lang}`,
+    subscribeUrl: `${base}/subscribe?lang=${edition.lang}`,
+    archiveUrl: `${base}/archive`,
+  };
+  const subject = encodeWords(headerText(edition.subject), 'Q', 52);
+  const staticHead =
+    header('From', formatMailbox(from.name, from.address)) +
+    header('Subject', subject);
+  const listHead =
+    header('MIME-Version', '1.0') +
+    header('Content-Language', edition.lang) +
+    header('List-Id', `${formatListName(settings.list)} <${listIdOf(settings.list, listDomain)}>`);
+  const tailHead =
+    'List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n' +
+    header('X-Depesche-Campaign', headerText(settings.campaignId)) +
+    `Content-Type: multipart/alternative;\r\n boundary="${boundary}"\r\n\r\n`;
+  const partHead = (type: string) =>
+    `--${boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
+  const text = compilePart(edition.text, false);
+  const html = compilePart(edition.html, true);
+  const textHead = `${partHead('text/plain')}`;
+  const htmlHead = `\r\n${partHead('text/html')}`;
+  const end = `\r\n--${boundary}--\r\n`;
+  const messageIdSuffix = `@${fromDomain}>`;
+  const campaignPart = settings.campaignId.replace(/[^A-Za-z0-9.-]/g, '_');
+
+  const fill = (part: CompiledPart, values: MergeValues, cache: Map<string, string>): string => {
+    let out = part.literals[0]!;
+    for (let i = 0; i < part.slots.length; i++) {
+      const { field, html: isHtml } = part.slots[i]!;
+      const key = isHtml ? `h${field}` : `t${field}`;
+      let encoded = cache.get(key);
+      if (encoded === undefined) {
+        const raw = stripControl(values[field]);
+        const value = isHtml ? escapeHtml(raw) : raw;
+        encoded = value === '' ? '' : `${qpWrap(qpEncode(Buffer.from(value, 'utf8')), QP_LINE)}=\r\n`;
+        cache.set(key, encoded);
+      }
+      out += encoded + part.literals[i + 1]!;
+    }
+    return out;
+  };
+
+  return {
+    lang: edition.lang,
+    build(recipient, run) {
+      const address = checkAddress(recipient.email);
+      const name = headerText(recipient.name);
+      const claims = { sub: recipient.id, cmp: settings.campaignId };
+      const unsubscribeUrl = `${base}/unsubscribe/${signToken({ act: 'unsubscribe', ...claims }, settings.secret)}`;
+      const values: MergeValues = {
+        name,
+        greeting: greetingFor(edition.greeting, name),
+        unsubscribeUrl,
+        preferencesUrl: `${base}/preferences/${signToken({ act: 'preferences', ...claims }, settings.secret)}`,
+        ...staticValues,
+      };
+      const cache = new Map<string, string>();
+      const messageId = `<${campaignPart}.${recipient.id.replace(/[^A-Za-z0-9.-]/g, '_')}.${run.replace(/[^A-Za-z0-9.-]/g, '_')}${messageIdSuffix}`;
+      const raw =
+        staticHead +
+        header('To', formatMailbox(name, address)) +
+        `Date: ${mailDate()}\r\n` +
+        `Message-ID: ${messageId}\r\n` +
+        listHead +
+        `List-Unsubscribe: <${unsubscribeUrl}>,\r\n <mailto:${mailto}?subject=unsubscribe>\r\n` +
+        tailHead +
+        textHead +
+        fill(text, values, cache) +
+        htmlHead +
+        fill(html, values, cache) +
+        end;
+      return { envelope: { from: from.address, to: address }, raw };
+    },
+  };
+}
+
+function formatListName(list: string): string {
+  const clean = headerText(list);
+  // eslint-disable-next-line no-control-regex
+  return /^[\x20-\x7e]*$/.test(clean) ? `"${clean.replace(/["\\]/g, '\\$&')}"` : encodeWords(clean, 'Q', 52, true);
+}
