@@ -9,7 +9,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { DevInbox } from '../../transport/dev-inbox.ts';
 import { opsApi, type AdminCampaigns } from './api.ts';
-import { adminAuth, assertAdminBind } from './auth.ts';
+import { adminAuth, assertAdminBind, browserGuards, isLoopbackHost } from './auth.ts';
 import { campaignsPage, type IssueChoice } from './campaigns-page.ts';
 import { jsonErrors } from './errors.ts';
 import { inboxRoutes } from './inbox.ts';
@@ -57,9 +57,12 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
       disableRequestLogging: (request) => !request.url.startsWith('/api/') && !request.url.startsWith('/login'),
     }),
     trustProxy: false,
+    // Live-reload and inbox streams never end on their own; closing must not wait for them.
+    forceCloseConnections: true,
   }) as unknown as FastifyInstance;
   await app.register(formbody);
   jsonErrors(app);
+  browserGuards(app, { loopbackOnly: isLoopbackHost(deps.config.ADMIN_HOST) });
   adminAuth(app, deps.config.ADMIN_TOKEN);
 
   const queues = deps.queues ?? [];

@@ -91,6 +91,39 @@ function safeNext(value: unknown): string {
   return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : '/';
 }
 
+function hostName(hostHeader: string | undefined): string {
+  const host = (hostHeader ?? '').trim().toLowerCase();
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  return host.replace(/:\d+$/, '');
+}
+
+/**
+ * Browser-borne attacks on an admin app that has no token because it is on loopback:
+ * a web page may POST a form to 127.0.0.1 (CSRF), or point its own DNS name at 127.0.0.1
+ * and read the answers (DNS rebinding). Refuse requests that name another host, and
+ * state-changing requests whose Origin is another site. With a token set this still
+ * applies; the SameSite cookie alone would not stop rebinding.
+ */
+export function browserGuards(app: FastifyInstance, options: { loopbackOnly: boolean }): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (options.loopbackOnly && !isLoopbackHost(hostName(request.headers.host))) {
+      return reply.code(421).send({ error: { code: 'E_FORBIDDEN', message: `The admin app answers on loopback names only, not ${hostName(request.headers.host).slice(0, 100)}.` } });
+    }
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return;
+    const origin = request.headers.origin;
+    if (origin === undefined) return;
+    let originHost: string;
+    try {
+      originHost = new URL(origin).host.toLowerCase();
+    } catch {
+      originHost = '';
+    }
+    if (originHost !== (request.headers.host ?? '').toLowerCase()) {
+      return reply.code(403).send({ error: { code: 'E_FORBIDDEN', message: 'Cross-site requests may not change anything here.' } });
+    }
+  });
+}
+
 /**
  * Token auth for the admin app: `Authorization: Bearer <token>`, or a cookie set by the
  * login form or by opening any admin URL once with `?token=<token>`. Without a configured
