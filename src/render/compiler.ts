@@ -11,7 +11,7 @@ import { lintEditions } from './lint.ts';
 import { MERGE_FIELDS, mergeMarker, type MergeField } from './merge.ts';
 import { mjmlToHtml } from './mjml.ts';
 import { listTemplates, loadTemplate, type Template, type TemplateContext } from './templates.ts';
-import { renderText } from './text.ts';
+import { fragment, renderText } from './text.ts';
 
 export interface CompilerOptions {
   /** Holds issues/, templates/ and locales/. */
@@ -139,7 +139,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
       subject: meta.subject,
       preheader: meta.preheader,
       html,
-      text: renderText(doc, t, impressumSource),
+      text: renderText(doc, t, fragment(impressumHtml)),
       greeting,
       title: meta.title,
       date: meta.date,

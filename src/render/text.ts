@@ -18,11 +18,11 @@ const toText = compile({
     { selector: 'h3', options: { uppercase: false } },
     { selector: 'h4', options: { uppercase: false } },
     { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false, maxColumnWidth: 30 } },
-    { selector: 'img', format: 'skip' },
   ],
 });
 
-function fragment(html: string): string {
+/** Block HTML from markdown-it as wrapped plain text. */
+export function fragment(html: string): string {
   return html.trim() ? toText(html).trim() : '';
 }
 
