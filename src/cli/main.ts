@@ -3,10 +3,12 @@ import { program } from './program.ts';
 import { register as build } from './commands/build.ts';
 import { register as lint } from './commands/lint.ts';
 import { register as subscribers } from './commands/subscribers.ts';
+import { register as serve } from './commands/serve.ts';
+import { register as dev } from './commands/dev.ts';
 
 // Each command lives in its own module under commands/ and registers itself here.
 // Keep this list in the order `depesche --help` should show them.
-const commands: ((program: Command) => void)[] = [build, lint, subscribers];
+const commands: ((program: Command) => void)[] = [build, lint, subscribers, serve, dev];
 
 for (const register of commands) register(program);
 

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { SAMPLE_LIST, SAMPLE_SUBSCRIBERS, startDevStack, type DevStack } from '../../dev/stack.ts';
+import { action, intOption } from '../program.ts';
+
+function banner(stack: DevStack): string {
+  const { urls } = stack;
+  const rows: [string, string][] = [
+    ['Preview', urls.preview],
+    ['Dev inbox', urls.inbox],
+    ['Campaigns', `${urls.admin}/campaigns`],
+    ['Ops API', urls.api],
+    ['Queues', urls.queues],
+    ['Metrics', urls.metrics],
+    ['Public app', urls.public],
+    ['Archive', urls.archive],
+    ['SMTP (inbox)', urls.smtp],
+    ['Redis', urls.redis],
+  ];
+  const de = SAMPLE_SUBSCRIBERS.filter((s) => s.lang === 'de').length;
+  const en = SAMPLE_SUBSCRIBERS.length - de;
+  return [
+    '',
+    'Depesche dev is running (loopback only)',
+    '',
+    ...rows.map(([label, url]) => `  ${label.padEnd(13)} ${url}`),
+    '',
+    `The list "${SAMPLE_LIST}" holds ${de} German and ${en} English readers. Send an issue to it from`,
+    `Campaigns, or from another terminal in this folder:`,
+    '',
+    '  set -a; . .depesche/dev.env; set +a',
+    `  npx depesche send <slug> --list ${SAMPLE_LIST}`,
+    '',
+    'Every mail lands in the dev inbox. Ctrl-C stops everything.',
+    '',
+  ].join('\n');
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      const force = () => {
+        process.stderr.write('\nforced exit\n');
+        process.exit(130);
+      };
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('dev')
+    .description(
+      'Run the whole loop on this machine: preview, dev inbox, ops API and queue dashboard on --port, the public app on --port + 1, ' +
+        'a worker, and Redis (REDIS_URL, or a private redis-server)',
+    )
+    .option('-p, --port <port>', 'port of the admin app (preview, /inbox, /api, /queues); the public app takes the next one', intOption('--port'), 4000)
+    .action(
+      action(async (options: { port: number }) => {
+        const stack = await startDevStack({ port: options.port });
+        process.stdout.write(banner(stack));
+        const signal = await untilSignal();
+        process.stderr.write(`\n${signal}: stopping the apps, the worker, the inbox and Redis …\n`);
+        await stack.close();
+        process.stderr.write('stopped\n');
+        // Anything a library left open must not keep a stopped dev server alive.
+        setTimeout(() => process.exit(0), 2_000).unref();
+      }),
+    );
+}

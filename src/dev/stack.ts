@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { Lang } from '../render/edition.ts';
+import { createMetrics } from '../server/admin/metrics.ts';
+import { buildApps, listen, type Apps } from '../server/admin/wiring.ts';
+import type { RedisSubscriberStore } from '../subscribers/redis-store.ts';
+import { startDevInbox, type DevInbox } from '../transport/dev-inbox.ts';
+import { createSmtpTransport } from '../transport/smtp.ts';
+import type { Transport } from '../transport/types.ts';
+import { startDevRedis, type DevRedis } from './redis.ts';
+
+export interface DevOptions {
+  /** Admin app; the public app gets port + 1. */
+  port: number;
+  /** Where `.depesche/` lives. @defaultValue process.cwd() */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export interface DevStack {
+  config: Config;
+  urls: { admin: string; preview: string; inbox: string; api: string; queues: string; metrics: string; public: string; archive: string; smtp: string; redis: string };
+  /** Settings a CLI in another terminal needs to reach this stack. */
+  cliEnv: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export const SAMPLE_LIST = 'sample';
+
+/** A few readers in each language; example.org addresses go nowhere but the dev inbox. */
+export const SAMPLE_SUBSCRIBERS: { email: string; name: string; lang: Lang }[] = [
+  { email: 'anna.berger@example.org', name: 'Anna Berger', lang: 'de' },
+  { email: 'jonas.keller@example.org', name: 'Jonas Keller', lang: 'de' },
+  { email: 'leyla.demir@example.org', name: '', lang: 'de' },
+  { email: 'emma.clarke@example.org', name: 'Emma Clarke', lang: 'en' },
+  { email: 'wei.zhang@example.org', name: 'Wei Zhang', lang: 'en' },
+  { email: 'sam.okafor@example.org', name: '', lang: 'en' },
+];
+
+/**
+ * A dev secret kept under `.depesche/` so links in mails from earlier runs still verify.
+ * Never used when DEPESCHE_SECRET is set.
+ */
+export function devSecret(dir: string): string {
+  const file = join(dir, 'dev-secret');
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length >= 32) return stored;
+  }
+  mkdirSync(dir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+export async function seedSampleList(store: RedisSubscriberStore): Promise<number> {
+  // Upserts never resubscribe someone who unsubscribed, so re-seeding keeps dev choices.
+  const results = await store.upsertMany(SAMPLE_SUBSCRIBERS, SAMPLE_LIST, { defaultStatus: 'active', source: 'dev-seed' });
+  return results.filter((r) => r.outcome === 'created').length;
+}
+
+/**
+ * `depesche dev`: Redis (REDIS_URL or a private redis-server), the dev inbox, the admin
+ * app with preview, inbox, ops API and queue dashboard on `port`, the public app on
+ * `port + 1`, and a worker, all in this process and on loopback.
+ */
+export async function startDevStack(options: DevOptions): Promise<DevStack> {
+  const env = options.env ?? process.env;
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const stateDir = join(cwd, '.depesche');
+  const adminPort = options.port;
+  const publicPort = adminPort + 1;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch(() => {});
+    cleanups.length = 0;
+  };
+
+  try {
+    const redis: DevRedis = await startDevRedis({ redisUrl: env.REDIS_URL, dataDir: join(stateDir, 'redis') });
+    cleanups.push(() => redis.stop());
+    const inbox: DevInbox = await startDevInbox();
+    cleanups.push(() => inbox.close());
+
+    const config = loadConfig({
+      env,
+      flags: {
+        REDIS_URL: redis.url,
+        SMTP_URL: inbox.url,
+        DEPESCHE_SECRET: env.DEPESCHE_SECRET || devSecret(stateDir),
+        PUBLIC_URL: env.PUBLIC_URL || `http://127.0.0.1:${publicPort}`,
+        // dev is loopback only, whatever the environment says for serve.
+        HOST: '127.0.0.1',
+        PORT: publicPort,
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: adminPort,
+      },
+    });
+    const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: 'depesche-dev' });
+
+    const metrics = createMetrics();
+    const transport: Transport = metrics.instrumentTransport(createSmtpTransport(config));
+    cleanups.push(() => transport.close());
+
+    const apps: Apps = await buildApps({ config, logger, transport, metrics, inbox, watch: true });
+    cleanups.push(() => apps.close());
+    const seeded = await seedSampleList(apps.store);
+    logger.debug({ seeded, list: SAMPLE_LIST }, 'sample list ready');
+
+    await listen(apps.admin, '127.0.0.1', adminPort, 'admin app', '--port');
+    await listen(apps.public, '127.0.0.1', publicPort, 'public app', '--port');
+
+    const admin = `http://127.0.0.1:${adminPort}`;
+    const cliEnv: Record<string, string> = {
+      REDIS_URL: redis.url,
+      DEPESCHE_PREFIX: config.DEPESCHE_PREFIX,
+      SMTP_URL: inbox.url,
+      PUBLIC_URL: config.PUBLIC_URL,
+      DEPESCHE_SECRET: config.DEPESCHE_SECRET!,
+    };
+    writeFileSync(join(stateDir, 'dev.env'), Object.entries(cliEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+
+    return {
+      config,
+      urls: {
+        admin,
+        preview: `${admin}/`,
+        inbox: `${admin}/inbox`,
+        api: `${admin}/api`,
+        queues: `${admin}/queues`,
+        metrics: `${admin}/metrics`,
+        public: `http://127.0.0.1:${publicPort}`,
+        archive: `http://127.0.0.1:${publicPort}/archive`,
+        smtp: inbox.url,
+        redis: redis.owned ? `${redis.url} (private, data in ${redis.dir})` : redis.url,
+      },
+      cliEnv,
+      close: cleanup,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

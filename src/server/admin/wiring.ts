@@ -1,0 +1,127 @@
+import { resolve } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createRedis, keyspace } from '../../config/redis.ts';
+import type { Config } from '../../config/schema.ts';
+import { DepescheError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import { createCompiler, type Compiler } from '../../render/index.ts';
+import { RedisSubscriberStore } from '../../subscribers/redis-store.ts';
+import type { DevInbox } from '../../transport/dev-inbox.ts';
+import type { Transport } from '../../transport/types.ts';
+import { previewPlugin } from '../preview/plugin.ts';
+import { archiveRoutes } from '../public/archive.ts';
+import { buildAdminApp } from './app.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface AppsOptions {
+  config: Config;
+  logger: Logger;
+  /** Mail the apps send themselves: preview proofs and confirmation mails. */
+  transport: Transport;
+  /** Share with the worker's instrumented transport so /metrics sees its SMTP latency. */
+  metrics?: Metrics;
+  /** `depesche dev` only. */
+  inbox?: DevInbox;
+  /** Live reload for the preview. */
+  watch: boolean;
+}
+
+export interface Apps {
+  config: Config;
+  admin: FastifyInstance;
+  public: FastifyInstance;
+  redis: Redis;
+  store: RedisSubscriberStore;
+  compiler: Compiler;
+  queues: Queue[];
+  /** Closes apps, queues and connections; not the transport, which the caller owns. */
+  close(): Promise<void>;
+}
+
+/** Queue names are the sending code's; until it is wired, the dashboard shows these. */
+const QUEUE_NAMES = ['campaign-fanout', 'campaign-batch'];
+
+/**
+ * Builds the public and the admin app over one Redis, as `depesche serve` and
+ * `depesche dev` both run them. Nothing listens yet; the caller binds the ports.
+ */
+export async function buildApps(options: AppsOptions): Promise<Apps> {
+  const { config, logger } = options;
+  const keys = keyspace(config.DEPESCHE_PREFIX);
+  const redis = createRedis(config);
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  // Queues block on Redis in the dashboard's calls; BullMQ wants retries unbounded there.
+  const queueConnection = createRedis(config, { maxRetriesPerRequest: null });
+  queueConnection.on('error', () => {});
+  const queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: queueConnection, prefix: keys.tag }));
+  for (const queue of queues) queue.on('error', (error) => logger.warn({ err: error, queue: queue.name }, 'queue error'));
+  const store = new RedisSubscriberStore(redis, keys);
+  const contentDir = resolve(config.CONTENT_DIR);
+  const compiler = createCompiler({ contentDir, publicUrl: config.PUBLIC_URL });
+
+  const admin = await buildAdminApp({
+    config,
+    logger: logger.child({ app: 'admin' }),
+    redis,
+    queues,
+    lists: () => store.lists(),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.inbox ? { inbox: options.inbox } : {}),
+    issues: async () => (await compiler.listIssues()).map((i) => ({ slug: i.slug, title: i.title })),
+    mountPreview: async (app) => {
+      await app.register(previewPlugin, {
+        contentDir,
+        publicUrl: config.PUBLIC_URL,
+        compiler,
+        transport: options.transport,
+        mailFrom: config.MAIL_FROM,
+        proofSettings: {
+          ...(config.UNSUBSCRIBE_MAILTO ? { unsubscribeMailto: config.UNSUBSCRIBE_MAILTO } : {}),
+          ...(config.LIST_ID_DOMAIN ? { listIdDomain: config.LIST_ID_DOMAIN } : {}),
+        },
+        watch: options.watch,
+      });
+    },
+  });
+
+  const publicApp = Fastify({ loggerInstance: logger.child({ app: 'public' }), forceCloseConnections: true }) as unknown as FastifyInstance;
+  publicApp.get('/healthz', async (_request, reply) => {
+    try {
+      await redis.ping();
+      return { ok: true };
+    } catch (error) {
+      return reply.code(503).send({ ok: false, error: (error as Error).message });
+    }
+  });
+  archiveRoutes(publicApp, { compiler, publicUrl: config.PUBLIC_URL });
+
+  return {
+    config,
+    admin,
+    public: publicApp,
+    redis,
+    store,
+    compiler,
+    queues,
+    async close() {
+      await Promise.allSettled([admin.close(), publicApp.close()]);
+      await Promise.allSettled(queues.map((q) => q.close()));
+      queueConnection.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Listens, and turns EADDRINUSE and friends into an error that names the setting to change. */
+export async function listen(app: FastifyInstance, host: string, port: number, what: string, flag: string): Promise<string> {
+  try {
+    return await app.listen({ host, port });
+  } catch (cause) {
+    throw new DepescheError('E_CONFIG', `The ${what} cannot listen on ${host}:${port}: ${(cause as Error).message}`, {
+      hint: `Pick another port with ${flag}, or stop whatever holds this one.`,
+      cause,
+    });
+  }
+}
