@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { CampaignService } from '../../campaign/index.ts';
+import { createRedis, keyspace, loadConfig, type Config } from '../../config/index.ts';
+import { DepescheError } from '../../errors.ts';
+import { LANGS } from '../../render/edition.ts';
+import { RedisSubscriberStore } from '../../subscribers/redis-store.ts';
+import { action, intOption } from '../program.ts';
+
+/**
+ * Opens the campaign service for one command and always closes it, so the process
+ * exits. A CLI fails fast on a dead Redis instead of retrying forever.
+ */
+export async function withCampaigns<T>(fn: (service: CampaignService, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const redis = createRedis(config, { maxRetriesPerRequest: 1, retryStrategy: (times) => (times > 3 ? null : 200) });
+  redis.on('error', () => {});
+  await redis.ping().catch((cause: unknown) => {
+    redis.disconnect();
+    throw new DepescheError('E_REDIS', `Cannot reach Redis at ${config.REDIS_URL}.`, {
+      hint: 'Start Redis (docker compose up redis) or set REDIS_URL.',
+      cause,
+    });
+  });
+  const service = new CampaignService({ config, redis, subscribers: new RedisSubscriberStore(redis, keyspace(config.DEPESCHE_PREFIX)) });
+  try {
+    return await fn(service, config);
+  } finally {
+    await service.close();
+    redis.disconnect();
+  }
+}
+
+interface SendOptions {
+  list: string;
+  at?: string;
+  rate?: number;
+  dryRun?: boolean;
+  again?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('send')
+    .description('Lint and compile an issue once per language, freeze it into a campaign for a list, and queue it for the workers. Prints the campaign id.')
+    .argument('<slug>', 'issue folder name under issues/')
+    .requiredOption('-l, --list <name>', 'subscriber list to send to')
+    .option('--at <time>', 'schedule the send for an ISO 8601 time, e.g. 2026-11-27T07:00:00+01:00')
+    .option('--rate <msgs/s>', 'messages per second for this campaign (SEND_RATE still caps all campaigns together)', intOption('--rate'))
+    .option('--dry-run', 'only report how many subscribers would get which language')
+    .option('--again', 'send even though this issue already went to this list')
+    .action(
+      action(async (slug: string, options: SendOptions) =>
+        withCampaigns(async (service) => {
+          const result = await service.create({
+            slug,
+            list: options.list,
+            ...(options.at !== undefined ? { at: options.at } : {}),
+            ...(options.rate !== undefined ? { rate: options.rate } : {}),
+            dryRun: options.dryRun === true,
+            again: options.again === true,
+          });
+          for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+          if (result.dryRun) {
+            const perLang = LANGS.map((lang) => `${lang}: ${result.counts[lang]}`).join(', ');
+            process.stdout.write(`dry run: ${slug} to ${options.list} would reach ${result.total} active subscriber(s) (${perLang}); nothing was sent.\n`);
+            return;
+          }
+          const when = Date.parse(result.at) > Date.now() + 1000 ? `scheduled for ${result.at}` : 'queued now';
+          process.stderr.write(`${slug} to ${options.list}: ${result.total} active subscriber(s), ${when}. Follow it with \`depesche status ${result.id} --follow\`.\n`);
+          process.stdout.write(`${result.id}\n`);
+        }),
+      ),
+    );
+}

@@ -1,0 +1,82 @@
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import type { CampaignService, CampaignStatus } from '../../campaign/index.ts';
+import { action } from '../program.ts';
+import { withCampaigns } from './send.ts';
+
+function duration(seconds: number | null): string {
+  if (seconds === null) return '–';
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** One line per campaign: state, counts, rate, ETA, and why it stopped if it did. */
+export function formatStatusLine(s: CampaignStatus): string {
+  const counts = `total ${s.total}${s.fannedOut ? '' : '+'} · sent ${s.sent} · failed ${s.failed} · bounced ${s.bounced} · skipped ${s.skipped} · unclear ${s.unclear} · remaining ${s.remaining}`;
+  const reason = s.reason && s.state !== 'sending' ? ` — ${s.reason}` : '';
+  return `${s.id}  ${s.slug} → ${s.list}  ${s.state}${reason}\n  ${counts} · ${s.rate} msgs/s · ETA ${duration(s.eta)}`;
+}
+
+const finished = (s: CampaignStatus) => s.state === 'done' || s.state === 'cancelled';
+
+async function follow(service: CampaignService, id: string): Promise<CampaignStatus> {
+  let status = await service.status(id);
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar(
+        { format: '{bar} {percentage}% | {value}/{total} | {state} | {rate} msgs/s | ETA {eta_text} | unclear {unclear}', stream: process.stderr, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  const payload = (s: CampaignStatus) => ({ state: s.state, rate: s.rate, eta_text: duration(s.eta), unclear: s.unclear });
+  const handled = (s: CampaignStatus) => s.total - s.remaining;
+  bar?.start(Math.max(1, status.total), handled(status), payload(status));
+  let lastLine = 0;
+  while (!finished(status)) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    status = await service.status(id);
+    if (bar) {
+      bar.setTotal(Math.max(1, status.total));
+      bar.update(handled(status), payload(status));
+    } else if (Date.now() - lastLine > 5000) {
+      lastLine = Date.now();
+      process.stderr.write(`${formatStatusLine(status)}\n`);
+    }
+  }
+  bar?.stop();
+  return status;
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('Show campaigns: total, sent, failed, bounced, skipped, unclear, remaining, rate and ETA. Without an id, lists recent ones.')
+    .argument('[id]', 'campaign id')
+    .option('-f, --follow', 'keep showing progress until the campaign is done or cancelled')
+    .option('--unclear', 'list the recipients whose delivery is unclear (resend with `depesche resend <id> --unclear`)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (id: string | undefined, options: { follow?: boolean; unclear?: boolean; json?: boolean }) =>
+        withCampaigns(async (service) => {
+          const out = (text: string): void => void process.stdout.write(`${text}\n`);
+          if (id === undefined) {
+            const all = await service.list();
+            if (options.json) return out(JSON.stringify(all, null, 2));
+            if (all.length === 0) return out('No campaigns yet. Start one with `depesche send <slug> --list <name>`.');
+            for (const s of all) out(formatStatusLine(s));
+            return;
+          }
+          if (options.unclear) {
+            const unclear = await service.unclear(id);
+            if (options.json) return out(JSON.stringify(unclear, null, 2));
+            if (unclear.length === 0) return out(`Campaign ${id} has no unclear recipients.`);
+            for (const r of unclear) out(`${r.id}\t${r.email ?? '(deleted)'}\t${r.lang ?? ''}`);
+            process.stderr.write(`${unclear.length} unclear: a worker died between handing their mail to SMTP and recording the answer. Resend on purpose with \`depesche resend ${id} --unclear\`.\n`);
+            return;
+          }
+          const status = options.follow ? await follow(service, id) : await service.status(id);
+          out(options.json ? JSON.stringify(status, null, 2) : formatStatusLine(status));
+        }),
+      ),
+    );
+}

@@ -1,0 +1,437 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CampaignService, startWorker, type CampaignCompiler, type RunningWorker } from '../src/campaign/index.ts';
+import { createRedis, keyspace, loadConfig, type Config } from '../src/config/index.ts';
+import { createCompiler, type Edition } from '../src/render/index.ts';
+import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
+import { verifyToken } from '../src/subscribers/tokens.ts';
+import { freePort } from './support/ports.ts';
+import { startRedis, type TestRedis } from './support/redis.ts';
+import { startSink, type Sink } from './send-sink.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SLUG = '2026-02-22-china-ai2x';
+const SECRET = 's'.repeat(40);
+const LIST = 'weekly';
+
+let redis: TestRedis;
+let sink: Sink;
+const cleanups: (() => Promise<void>)[] = [];
+
+// The real compiler, once per slug: compiling is the compile helper's business, not ours.
+const realCompiler = createCompiler({ contentDir: root, publicUrl: 'https://news.example.org' });
+const compiled = new Map<string, Promise<Edition[]>>();
+const compiler: CampaignCompiler = {
+  compile(slug) {
+    if (!compiled.has(slug)) compiled.set(slug, realCompiler.compile(slug));
+    return compiled.get(slug)!;
+  },
+  lint: async () => [],
+};
+
+beforeAll(async () => {
+  [redis, sink] = await Promise.all([startRedis(), startSink()]);
+  await compiler.compile(SLUG);
+}, 60_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  await sink?.close();
+  await redis?.stop();
+});
+
+function env(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL: redis.url,
+    SMTP_URL: sink.url,
+    DEPESCHE_PREFIX: prefix,
+    DEPESCHE_SECRET: SECRET,
+    MAIL_FROM: 'China AI2X Briefing <briefing@example.org>',
+    PUBLIC_URL: 'https://news.example.org',
+    LIST_ID_DOMAIN: 'briefing.example.org',
+    SEND_RATE: '100000',
+    BATCH_SIZE: '100',
+    SMTP_POOL_SIZE: '5',
+    WORKER_CONCURRENCY: '4',
+    JOB_LOCK_MS: '2000',
+    RETRY_BACKOFF_MS: '100',
+    CONTENT_DIR: root,
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+interface Fixture {
+  prefix: string;
+  config: Config;
+  store: RedisSubscriberStore;
+  service: CampaignService;
+  ids: string[];
+  emails: string[];
+  langs: ('de' | 'en')[];
+  /** Mails the sink got for this fixture's subscribers. */
+  mails(): Sink['mails'];
+  worker(extra?: Record<string, string>): Promise<RunningWorker>;
+  spawnWorker(extra?: Record<string, string>): ChildProcess;
+}
+
+let fixtures = 0;
+async function fixture(count: number, extra: Record<string, string> = {}): Promise<Fixture> {
+  const prefix = `t${++fixtures}x${Date.now().toString(36)}`;
+  const vars = env(prefix, extra);
+  const config = loadConfig({ env: vars });
+  const connection = createRedis(config);
+  const store = new RedisSubscriberStore(connection, keyspace(prefix));
+  const rows = Array.from({ length: count }, (_, i) => ({
+    email: `${prefix}-${i}@example.net`,
+    name: i % 3 === 0 ? '' : `Reader ${i}`,
+    lang: (i % 2 === 0 ? 'de' : 'en') as 'de' | 'en',
+  }));
+  const results = await store.upsertMany(rows, LIST, { defaultStatus: 'active' });
+  const service = new CampaignService({ config, redis: connection, subscribers: store, compiler });
+  cleanups.push(async () => {
+    await service.close();
+    connection.disconnect();
+  });
+  const domainTag = `${prefix}-`;
+  return {
+    prefix,
+    config,
+    store,
+    service,
+    ids: results.map((r) => r.id),
+    emails: rows.map((r) => r.email),
+    langs: rows.map((r) => r.lang),
+    mails: () => sink.mails.filter((m) => m.to.startsWith(domainTag)),
+    async worker(more = {}) {
+      const wconfig = loadConfig({ env: { ...vars, ...more } });
+      const wredis = createRedis(wconfig, { maxRetriesPerRequest: null });
+      const running = await startWorker({ config: wconfig, subscribers: new RedisSubscriberStore(wredis, keyspace(prefix)) });
+      let closed = false;
+      const close = async () => {
+        if (closed) return;
+        closed = true;
+        await running.close();
+        wredis.disconnect();
+      };
+      cleanups.push(close);
+      return { close };
+    },
+    spawnWorker(more = {}) {
+      const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'worker/index.ts')], {
+        cwd: root,
+        env: { ...process.env, ...vars, ...more },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        const text = chunk.toString();
+        if (!/ExperimentalWarning|nodedir/.test(text)) process.stderr.write(`[worker ${prefix}] ${text}`);
+      });
+      cleanups.push(async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
+      return child;
+    },
+  };
+}
+
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+async function waitDone(f: Fixture, id: string, timeoutMs = 90_000) {
+  await waitUntil(`campaign ${id} done`, async () => (await f.service.status(id)).state === 'done', timeoutMs, 100);
+  return f.service.status(id);
+}
+
+function header(raw: string, name: string): string | undefined {
+  const head = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
+  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(name.length + 1).trim();
+}
+
+describe('send: campaigns through BullMQ with a delivery ledger', () => {
+  it('sends 2,000 subscribers (half DE, half EN) exactly one mail each, in their language, with correct headers', async () => {
+    const f = await fixture(2000);
+    const editions = await compiler.compile(SLUG);
+    const subjects = Object.fromEntries(editions.map((e) => [e.lang, e.subject]));
+    const created = await f.service.create({ slug: SLUG, list: LIST });
+    const id = created.id!;
+    expect(created.counts).toEqual({ de: 1000, en: 1000 });
+    f.spawnWorker();
+    const status = await waitDone(f, id);
+    expect(status).toMatchObject({ state: 'done', total: 2000, sent: 2000, failed: 0, bounced: 0, skipped: 0, unclear: 0, remaining: 0 });
+
+    const mails = f.mails();
+    expect(mails).toHaveLength(2000);
+    const byAddress = new Map(mails.map((m) => [m.to, m]));
+    const messageIds = new Set<string>();
+    for (let i = 0; i < f.emails.length; i++) {
+      const email = f.emails[i]!;
+      expect(f.ids[i]).toBeDefined();
+      expect(sink.received(email), email).toBe(1);
+      const raw = byAddress.get(email)!.raw;
+      expect(header(raw, 'Content-Language')).toBe(f.langs[i]);
+      expect(header(raw, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
+      expect(header(raw, 'List-Id')).toBe('"weekly" <weekly.briefing.example.org>');
+      messageIds.add(header(raw, 'Message-ID')!);
+    }
+    expect(messageIds.size).toBe(2000);
+
+    // Full parse of a sample: subject per language, tokens for the right subscriber, parts.
+    for (const i of [0, 1, 2, 3, 998, 999, 1998, 1999]) {
+      const parsed = await simpleParser(byAddress.get(f.emails[i]!)!.raw);
+      expect(parsed.subject).toBe(subjects[f.langs[i]!]);
+      const list = parsed.headerLines.find((l) => l.key === 'list-unsubscribe')!.line;
+      const token = /\/unsubscribe\/([\w.-]+)>/.exec(list)![1]!;
+      expect(verifyToken(token, 'unsubscribe', SECRET)).toMatchObject({ sub: f.ids[i], cmp: id });
+      expect(list).toContain('<mailto:unsubscribe@example.org?subject=unsubscribe>');
+      expect(parsed.html).toContain(`https://news.example.org/unsubscribe/${token}`);
+      expect(parsed.text).toContain(`https://news.example.org/unsubscribe/${token}`);
+      expect(parsed.html).toContain(`https://news.example.org/archive/${SLUG}/${f.langs[i]}`);
+      expect(parsed.html).not.toContain('%%depesche.');
+      expect(parsed.text).toContain(i % 3 === 0 ? '' : `Reader ${i}`);
+      expect(parsed.from?.value[0]?.address).toBe('briefing@example.org');
+    }
+  }, 120_000);
+
+  it('survives three SIGKILLs of the worker mid-send: no duplicates, no silent skips, unclear within the in-flight bound', async () => {
+    const f = await fixture(1200);
+    sink.setDelay(15);
+    try {
+      const id = (await f.service.create({ slug: SLUG, list: LIST })).id!;
+      let worker = f.spawnWorker();
+      for (const after of [150, 450, 750]) {
+        await waitUntil(`${after} mails`, () => f.mails().length >= after, 60_000, 10);
+        await killed(worker);
+        worker = f.spawnWorker();
+      }
+      const status = await waitDone(f, id);
+      const unclear = await f.service.unclear(id);
+      // In flight per worker: 2 × SMTP_POOL_SIZE; one crash can leave at most that many.
+      expect(status.unclear).toBeLessThanOrEqual(3 * 2 * 5);
+      expect(unclear).toHaveLength(status.unclear);
+      expect(status).toMatchObject({ state: 'done', total: 1200, failed: 0, bounced: 0, skipped: 0, remaining: 0 });
+      expect(status.sent + status.unclear).toBe(1200);
+      const unclearEmails = new Set(unclear.map((u) => u.email));
+      for (const email of f.emails) {
+        const n = sink.received(email);
+        expect(n, email).toBeLessThanOrEqual(1);
+        if (n === 0) expect(unclearEmails.has(email), `${email} got nothing and is not unclear`).toBe(true);
+      }
+      // Everyone the ledger calls sent really got it.
+      for (let i = 0; i < f.ids.length; i++) {
+        if ((await f.service.ledger.stateOf(id, f.ids[i]!)) === 'sent') expect(sink.received(f.emails[i]!)).toBe(1);
+      }
+
+      // Ops resend on purpose: each unclear recipient is sent exactly once more.
+      if (unclear.length > 0) {
+        const before = new Map(unclear.map((u) => [u.email!, sink.received(u.email!)]));
+        const resent = await f.service.resend(id, { unclear: true });
+        expect(resent.recipients).toBe(unclear.length);
+        const after = await waitDone(f, id);
+        expect(after.unclear).toBe(0);
+        expect(after.sent).toBe(1200);
+        for (const [email, n] of before) expect(sink.received(email)).toBe(n + 1);
+      }
+    } finally {
+      sink.setDelay(0);
+    }
+  }, 150_000);
+
+  it('completes after redis-server is killed and restarted (AOF) mid-send', async () => {
+    const f = await fixture(800);
+    sink.setDelay(3);
+    try {
+      const id = (await f.service.create({ slug: SLUG, list: LIST })).id!;
+      f.spawnWorker();
+      await waitUntil('200 mails', () => f.mails().length >= 200, 60_000, 10);
+      await redis.kill();
+      await sleep(500);
+      await redis.restart();
+      const status = await waitDone(f, id);
+      expect(status).toMatchObject({ state: 'done', total: 800, remaining: 0, failed: 0 });
+      expect(status.sent + status.unclear).toBe(800);
+      const unclear = new Set((await f.service.unclear(id)).map((u) => u.email));
+      for (const email of f.emails) {
+        const n = sink.received(email);
+        expect(n, email).toBeLessThanOrEqual(1);
+        if (n === 0) expect(unclear.has(email)).toBe(true);
+      }
+    } finally {
+      sink.setDelay(0);
+    }
+  }, 120_000);
+
+  it('retries 421 and 451 answers with backoff until every mail is delivered once', async () => {
+    const f = await fixture(400);
+    const unlucky = (rcpt: string) => createHash('sha1').update(rcpt).digest()[0]! < 26; // ~10%
+    const faulted = f.emails.filter(unlucky);
+    expect(faulted.length).toBeGreaterThan(10);
+    sink.setFault(({ rcpt, attempt }) => {
+      if (!rcpt.startsWith(f.prefix) || !unlucky(rcpt) || attempt > 1) return undefined;
+      return rcpt.charCodeAt(rcpt.length - 13) % 2 ? { code: 421, message: 'Service busy, closing' } : { code: 451, message: 'Try again later' };
+    });
+    try {
+      await f.worker();
+      const id = (await f.service.create({ slug: SLUG, list: LIST })).id!;
+      const status = await waitDone(f, id);
+      expect(status).toMatchObject({ sent: 400, failed: 0, bounced: 0, unclear: 0, remaining: 0 });
+      for (const email of f.emails) expect(sink.received(email), email).toBe(1);
+      for (const email of faulted) expect(sink.attempts.get(email)).toBeGreaterThanOrEqual(2);
+    } finally {
+      sink.setFault(undefined);
+    }
+  }, 60_000);
+
+  it('marks 550 recipients bounced (ledger and subscriber), never retries them, and delivers the rest', async () => {
+    const f = await fixture(300);
+    const bad = new Set(f.emails.filter((_, i) => i % 10 === 7));
+    sink.setFault(({ rcpt }) => (bad.has(rcpt) ? { code: 550, message: 'No such user' } : undefined));
+    try {
+      await f.worker();
+      const id = (await f.service.create({ slug: SLUG, list: LIST })).id!;
+      const status = await waitDone(f, id);
+      expect(status).toMatchObject({ sent: 270, bounced: 30, failed: 0, unclear: 0, remaining: 0 });
+      for (let i = 0; i < f.emails.length; i++) {
+        const email = f.emails[i]!;
+        if (bad.has(email)) {
+          expect(sink.received(email)).toBe(0);
+          expect(sink.attempts.get(email)).toBe(1);
+          expect((await f.store.get(f.ids[i]!))?.status).toBe('bounced');
+        } else {
+          expect(sink.received(email), email).toBe(1);
+        }
+      }
+      // A second send skips the bounced.
+      const again = (await f.service.create({ slug: SLUG, list: LIST, again: true })).id!;
+      expect(await waitDone(f, again)).toMatchObject({ sent: 270, skipped: 30 });
+    } finally {
+      sink.setFault(undefined);
+    }
+  }, 60_000);
+
+  it('sends nothing to subscribers who unsubscribe mid-send, and holds a global rate across two workers', async () => {
+    const f = await fixture(600);
+    await f.worker();
+    await f.worker();
+    const id = (await f.service.create({ slug: SLUG, list: LIST, rate: 200 })).id!;
+    const started = Date.now();
+    await waitUntil('100 mails', () => f.mails().length >= 100, 30_000, 10);
+    const leaving = f.ids.slice(400);
+    for (const sid of leaving) await f.store.unsubscribe(sid, 'one-click');
+    const status = await waitDone(f, id);
+    const elapsed = (Date.now() - started) / 1000;
+    for (const email of f.emails.slice(400)) expect(sink.received(email), email).toBe(0);
+    expect(status).toMatchObject({ sent: 400, skipped: 200, unclear: 0, remaining: 0 });
+    // 400 mails at 200/s with a burst of 40: at least ~1.8 s, whatever the number of workers.
+    expect(elapsed).toBeGreaterThan(1.7);
+  }, 60_000);
+
+  it('pauses within a batch, resumes without duplicates, and cancels for good', async () => {
+    const f = await fixture(600);
+    await f.worker();
+    const id = (await f.service.create({ slug: SLUG, list: LIST, rate: 300 })).id!;
+    await waitUntil('100 mails', () => f.mails().length >= 100, 30_000, 5);
+    const atPause = f.mails().length;
+    const paused = await f.service.pause(id, 'checking a typo');
+    expect(paused.state).toBe('paused');
+    await sleep(300);
+    const settled = f.mails().length;
+    expect(settled - atPause).toBeLessThanOrEqual(2 * 5);
+    await sleep(1200);
+    expect(f.mails().length).toBe(settled);
+    expect(await f.service.status(id)).toMatchObject({ state: 'paused', reason: 'checking a typo' });
+    await f.service.resume(id);
+    const done = await waitDone(f, id);
+    expect(done).toMatchObject({ sent: 600, unclear: 0, remaining: 0 });
+    for (const email of f.emails) expect(sink.received(email)).toBe(1);
+
+    const second = (await f.service.create({ slug: SLUG, list: LIST, rate: 200, again: true })).id!;
+    await waitUntil('50 more mails', () => f.mails().length >= 650, 30_000, 5);
+    const cancelled = await f.service.cancel(second);
+    expect(cancelled.state).toBe('cancelled');
+    await sleep(300);
+    const frozen = f.mails().length;
+    await sleep(1000);
+    expect(f.mails().length).toBe(frozen);
+    const status = await f.service.status(second);
+    expect(status.state).toBe('cancelled');
+    expect(status.remaining).toBeGreaterThan(300);
+    await expect(f.service.resume(second)).rejects.toThrow(/cancelled/);
+  }, 60_000);
+
+  it('holds a scheduled send until its time', async () => {
+    const f = await fixture(50);
+    await f.worker();
+    const at = new Date(Date.now() + 2500);
+    const created = await f.service.create({ slug: SLUG, list: LIST, at: at.toISOString() });
+    expect((await f.service.status(created.id!)).state).toBe('scheduled');
+    await sleep(1500);
+    expect(f.mails()).toHaveLength(0);
+    const status = await waitDone(f, created.id!, 30_000);
+    expect(status.sent).toBe(50);
+    expect(Math.min(...f.mails().map((m) => m.at))).toBeGreaterThanOrEqual(at.getTime() - 50);
+  }, 30_000);
+
+  it('pauses itself after repeated connection failures and says why', async () => {
+    const f = await fixture(100);
+    const closedPort = await freePort();
+    await f.worker({ SMTP_URL: `smtp://127.0.0.1:${closedPort}`, PAUSE_AFTER_CONNECTION_FAILURES: '5' });
+    const id = (await f.service.create({ slug: SLUG, list: LIST })).id!;
+    await waitUntil('auto-pause', async () => (await f.service.status(id)).state === 'paused', 30_000, 100);
+    const status = await f.service.status(id);
+    expect(status.reason).toMatch(/Paused after 5 connection failures in a row; last: .*ECONNREFUSED|connect/);
+    expect(status).toMatchObject({ sent: 0, unclear: 0, failed: 0 });
+  }, 40_000);
+
+  it('refuses a second send of the same issue to the same list unless --again, a missing edition, and lint errors; dry-run only counts', async () => {
+    const f = await fixture(30);
+    const dry = await f.service.create({ slug: SLUG, list: LIST, dryRun: true });
+    expect(dry).toMatchObject({ id: null, dryRun: true, counts: { de: 15, en: 15 }, total: 15 + 15 });
+    expect(await f.service.list()).toHaveLength(0);
+    const first = await f.service.create({ slug: SLUG, list: LIST, at: new Date(Date.now() + 3_600_000) });
+    await expect(f.service.create({ slug: SLUG, list: LIST })).rejects.toMatchObject({ code: 'E_CONFLICT' });
+    const again = await f.service.create({ slug: SLUG, list: LIST, again: true, at: new Date(Date.now() + 3_600_000) });
+    expect(again.id).not.toBe(first.id);
+    await expect(f.service.create({ slug: SLUG, list: 'nope' })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+
+    const deOnly = new CampaignService({
+      config: f.config,
+      subscribers: f.store,
+      compiler: { compile: async (slug) => (await compiler.compile(slug)).filter((e) => e.lang === 'de'), lint: async () => [] },
+    });
+    const linty = new CampaignService({
+      config: f.config,
+      subscribers: f.store,
+      compiler: { compile: compiler.compile, lint: async () => [{ severity: 'error', rule: 'size', message: 'HTML is 120 KB', file: 'issues/x/de.md', line: 3 }] },
+    });
+    try {
+      await expect(deOnly.create({ slug: SLUG, list: LIST, again: true })).rejects.toMatchObject({ code: 'E_CONTENT', message: expect.stringMatching(/no en edition, but 15 active/) });
+      await expect(linty.create({ slug: SLUG, list: LIST, again: true })).rejects.toMatchObject({ code: 'E_LINT', message: expect.stringContaining('issues/x/de.md:3: HTML is 120 KB') });
+    } finally {
+      await deOnly.close();
+      await linty.close();
+    }
+    await f.service.cancel(first.id!);
+    await f.service.cancel(again.id!);
+  }, 30_000);
+});
