@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { startWorker } from '../campaign/index.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -112,6 +113,17 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
     cleanups.push(() => apps.close());
     const seeded = await seedSampleList(apps.store);
     logger.debug({ seeded, list: SAMPLE_LIST }, 'sample list ready');
+
+    // The worker gets its own pool: closing it on shutdown must not cut off the apps' mail.
+    const workerLog = logger.child({ component: 'worker' });
+    const worker = await startWorker({
+      config,
+      subscribers: apps.store,
+      transport: metrics.instrumentTransport(createSmtpTransport(config)),
+      log: (level, message) => workerLog[level](message),
+    });
+    // Registered last, so it stops first: in-flight messages finish while Redis is still up.
+    cleanups.push(() => worker.close());
 
     await listen(apps.admin, '127.0.0.1', adminPort, 'admin app', '--port');
     await listen(apps.public, '127.0.0.1', publicPort, 'public app', '--port');

@@ -18,13 +18,16 @@ export interface Metrics {
   smtpLatency: Histogram<'result'>;
   /** Wraps a Transport so each send is timed and counted; the wrapped one behaves the same. */
   instrumentTransport(transport: Transport): Transport;
+  /** Sets what scrapes read, for when the sources exist only after the metrics (dev wiring). */
+  setSources(sources: MetricsSources): void;
 }
 
 /**
  * One registry per app, not prom-client's global one, so tests and the dev process can
  * hold several apps without metric-name clashes.
  */
-export function createMetrics(sources: MetricsSources = {}): Metrics {
+export function createMetrics(initial: MetricsSources = {}): Metrics {
+  let sources = initial;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'depesche_' });
 
@@ -67,6 +70,9 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   return {
     registry,
     smtpLatency,
+    setSources(next) {
+      sources = next;
+    },
     instrumentTransport(transport) {
       return {
         async sendMail(message) {

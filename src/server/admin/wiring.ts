@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { CampaignService } from '../../campaign/index.ts';
 import { createRedis, keyspace } from '../../config/redis.ts';
 import type { Config } from '../../config/schema.ts';
 import { DepescheError } from '../../errors.ts';
@@ -13,7 +14,7 @@ import type { Transport } from '../../transport/types.ts';
 import { previewPlugin } from '../preview/plugin.ts';
 import { archiveRoutes } from '../public/archive.ts';
 import { buildAdminApp } from './app.ts';
-import type { Metrics } from './metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 
 export interface AppsOptions {
   config: Config;
@@ -35,13 +36,20 @@ export interface Apps {
   redis: Redis;
   store: RedisSubscriberStore;
   compiler: Compiler;
+  campaigns: CampaignService;
   queues: Queue[];
   /** Closes apps, queues and connections; not the transport, which the caller owns. */
   close(): Promise<void>;
 }
 
-/** Queue names are the sending code's; until it is wired, the dashboard shows these. */
-const QUEUE_NAMES = ['campaign-fanout', 'campaign-batch'];
+/** Delivery totals over recent campaigns for /metrics; the ledger counters only grow. */
+async function deliveryTotals(campaigns: CampaignService): Promise<Record<string, number>> {
+  const totals: Record<string, number> = { sent: 0, failed: 0, bounced: 0, skipped: 0, unclear: 0 };
+  for (const status of await campaigns.list(1000)) {
+    for (const key of Object.keys(totals)) totals[key]! += status[key as 'sent'];
+  }
+  return totals;
+}
 
 /**
  * Builds the public and the admin app over one Redis, as `depesche serve` and
@@ -52,22 +60,28 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
   const keys = keyspace(config.DEPESCHE_PREFIX);
   const redis = createRedis(config);
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  // Queues block on Redis in the dashboard's calls; BullMQ wants retries unbounded there.
-  const queueConnection = createRedis(config, { maxRetriesPerRequest: null });
-  queueConnection.on('error', () => {});
-  const queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: queueConnection, prefix: keys.tag }));
-  for (const queue of queues) queue.on('error', (error) => logger.warn({ err: error, queue: queue.name }, 'queue error'));
   const store = new RedisSubscriberStore(redis, keys);
   const contentDir = resolve(config.CONTENT_DIR);
   const compiler = createCompiler({ contentDir, publicUrl: config.PUBLIC_URL });
+  const campaigns = new CampaignService({ config, subscribers: store, compiler });
+  const queues: Queue[] = [campaigns.fanoutQueue, campaigns.batchQueue];
+  for (const queue of queues) queue.on('error', (error) => logger.warn({ err: error, queue: queue.name }, 'queue error'));
+  const metrics =
+    options.metrics ??
+    createMetrics();
+  metrics.setSources({
+    queues: async () => Promise.all(queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts() }))),
+    deliveries: () => deliveryTotals(campaigns),
+  });
 
   const admin = await buildAdminApp({
     config,
     logger: logger.child({ app: 'admin' }),
     redis,
     queues,
+    campaigns,
     lists: () => store.lists(),
-    ...(options.metrics ? { metrics: options.metrics } : {}),
+    metrics,
     ...(options.inbox ? { inbox: options.inbox } : {}),
     issues: async () => (await compiler.listIssues()).map((i) => ({ slug: i.slug, title: i.title })),
     mountPreview: async (app) => {
@@ -104,11 +118,11 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     redis,
     store,
     compiler,
+    campaigns,
     queues,
     async close() {
       await Promise.allSettled([admin.close(), publicApp.close()]);
-      await Promise.allSettled(queues.map((q) => q.close()));
-      queueConnection.disconnect();
+      await campaigns.close().catch(() => {});
       redis.disconnect();
     },
   };
