@@ -163,6 +163,21 @@ describe('depesche dev without REDIS_URL', () => {
     );
     expect(status.sent).toBe(6);
 
+    // The loop closes in the public app: one click on a mail's List-Unsubscribe URL, as Gmail sends it.
+    const raw = await (await fetch(`${base}/inbox/${mails[0]!.id}/raw`)).text();
+    const unfolded = raw.replace(/\r?\n[ \t]+/g, ' ');
+    const unsubscribeUrl = /^List-Unsubscribe: .*?<(http[^>]+)>/m.exec(unfolded)?.[1];
+    expect(unsubscribeUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port + 1}/unsubscribe/`));
+    const oneClick = await fetch(unsubscribeUrl!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(oneClick.status).toBe(200);
+    const after = (await (await fetch(`${base}/api/lists`)).json()) as { lists: { name: string; activeByLang: Record<string, number> }[] };
+    const active = after.lists.find((l) => l.name === 'sample')!.activeByLang;
+    expect((active.de ?? 0) + (active.en ?? 0)).toBe(5);
+
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^depesche_deliveries_total\{result="sent"\} 6$/m);
     expect(metrics).toMatch(/^depesche_smtp_send_duration_seconds_count\{result="accepted"\} 6$/m);

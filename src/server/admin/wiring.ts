@@ -1,5 +1,5 @@
-import { resolve } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CampaignService } from '../../campaign/index.ts';
@@ -11,7 +11,9 @@ import { createCompiler, type Compiler } from '../../render/index.ts';
 import { RedisSubscriberStore } from '../../subscribers/redis-store.ts';
 import type { DevInbox } from '../../transport/dev-inbox.ts';
 import type { Transport } from '../../transport/types.ts';
+import { loadTranslator } from '../../i18n/index.ts';
 import { previewPlugin } from '../preview/plugin.ts';
+import { buildPublicApp } from '../public/app.ts';
 import { archiveRoutes } from '../public/archive.ts';
 import { buildAdminApp } from './app.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -100,16 +102,27 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     },
   });
 
-  const publicApp = Fastify({ loggerInstance: logger.child({ app: 'public' }), forceCloseConnections: true }) as unknown as FastifyInstance;
-  publicApp.get('/healthz', async (_request, reply) => {
-    try {
-      await redis.ping();
-      return { ok: true };
-    } catch (error) {
-      return reply.code(503).send({ ok: false, error: (error as Error).message });
-    }
-  });
-  archiveRoutes(publicApp, { compiler, publicUrl: config.PUBLIC_URL });
+  let publicApp: FastifyInstance;
+  try {
+    const translator = await loadTranslator(join(contentDir, 'locales'));
+    publicApp = await buildPublicApp({ config, store, translator, transport: options.transport, logger: logger.child({ app: 'public' }) });
+  } catch (error) {
+    await admin.close().catch(() => {});
+    await campaigns.close().catch(() => {});
+    redis.disconnect();
+    throw error;
+  }
+  if (!publicApp.hasRoute({ method: 'GET', url: '/healthz' })) {
+    publicApp.get('/healthz', async (_request, reply) => {
+      try {
+        await redis.ping();
+        return { ok: true };
+      } catch (error) {
+        return reply.code(503).send({ ok: false, error: (error as Error).message });
+      }
+    });
+  }
+  if (!publicApp.hasRoute({ method: 'GET', url: '/archive' })) archiveRoutes(publicApp, { compiler, publicUrl: config.PUBLIC_URL });
 
   return {
     config,
