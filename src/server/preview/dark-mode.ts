@@ -24,7 +24,7 @@ const stylePattern = /(<style\b[^>]*>)([\s\S]*?)(<\/style>)/gi;
 const mediaPattern = /@media([^{;]*)\{/gi;
 const schemeFeature = /\(\s*prefers-color-scheme\s*:\s*(dark|light)\s*\)/gi;
 const colorSchemeMeta = /<meta\b[^>]*name\s*=\s*["']?(?:supported-)?color-scheme["']?[^>]*>/gi;
-const colorSchemeCss = /color-scheme\s*:\s*[^;}"']*\bdark\b/i;
+const colorSchemeCss = /(?<![\w-])color-scheme\s*:\s*[^;}"']*\bdark\b/i;
 
 export function emulateDarkMode(html: string): DarkModeResult {
   let rewrittenQueries = 0;

@@ -3,13 +3,13 @@ import { resolve } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DepescheError, isDepescheError, type ErrorCode } from '../../errors.ts';
 import { isLang, type Lang } from '../../render/edition.ts';
-import { compileMerge, fillMerge, sampleMergeValues } from '../../render/merge.ts';
+import { fillSample } from '../../render/sample.ts';
 import { loadAssets } from './assets.ts';
 import { emulateDarkMode, injectHead } from './dark-mode.ts';
 import { errorBody, GMAIL_CLIP_BYTES, indexBody, issueBody, layout, SIZE_WARN_BYTES } from './pages.ts';
-import { buildProofMessage, parseProofRequest, sendProof, type ProofSettings } from './proof.ts';
+import { parseProofRequest, sendProof, type ProofSettings } from './proof.ts';
 import { describeFailure, displayPath, PreviewState, type PreviewEvent } from './state.ts';
-import type { PreviewEdition, PreviewOptions } from './types.ts';
+import type { PreviewOptions } from './types.ts';
 import { watchContent, type ContentWatcher } from './watch.ts';
 
 export const DEFAULT_MAIL_FROM = 'Depesche <newsletter@localhost>';
@@ -29,15 +29,6 @@ function notFound(what: string): DepescheError {
   return new DepescheError('E_NOT_FOUND', `${what} does not exist in this preview.`, {
     hint: 'Open the index to see every issue the preview knows.',
   });
-}
-
-/** Fills the sample merge values, as the preview and the proof show a mail. */
-export function sampleHtml(edition: PreviewEdition, publicUrl: string): string {
-  return fillMerge(compileMerge(edition.html), sampleMergeValues(publicUrl, edition.slug, edition.lang, edition.greeting), 'html');
-}
-
-export function sampleText(edition: PreviewEdition, publicUrl: string): string {
-  return fillMerge(compileMerge(edition.text), sampleMergeValues(publicUrl, edition.slug, edition.lang, edition.greeting), 'text');
 }
 
 /**
@@ -114,10 +105,14 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
     const issue = await state.get(summary.slug);
     const edition = issue.editions?.find((e) => e.lang === lang);
     if (!edition) {
-      if (issue.failure) throw new DepescheError('E_CONTENT', issue.failure.message);
+      if (issue.failure) {
+        throw new DepescheError('E_CONFLICT', `"${summary.slug}" does not build, so there is no ${lang} mail to show.`, {
+          hint: 'The issue page shows the error with its file and line.',
+        });
+      }
       throw notFound(`The ${lang} edition of "${summary.slug}"`);
     }
-    let page = sampleHtml(edition, options.publicUrl);
+    let page = fillSample(edition, options.publicUrl).html;
     if (request.query.scheme === 'dark') page = emulateDarkMode(page).html;
     // Links open in a new tab instead of replacing the mail inside its frame.
     page = injectHead(page, '<base target="_blank">');
@@ -169,8 +164,8 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
       limits: { warnBytes: SIZE_WARN_BYTES, clipBytes: GMAIL_CLIP_BYTES },
       proof: Boolean(options.transport),
       editions: (issue.editions ?? []).map((edition) => {
-        const filled = sampleHtml(edition, options.publicUrl);
-        const dark = emulateDarkMode(filled);
+        const filled = fillSample(edition, options.publicUrl);
+        const dark = emulateDarkMode(filled.html);
         return {
           lang: edition.lang,
           subject: edition.subject,
@@ -178,8 +173,8 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
           from: mailFrom,
           htmlBytes: edition.htmlBytes,
           sourceFile: displayPath(edition.sourceFile, contentDir),
-          html: filled,
-          text: sampleText(edition, options.publicUrl),
+          html: filled.html,
+          text: filled.text,
           mjml: edition.mjml,
           dark: { rewrittenQueries: dark.rewrittenQueries, declaresDark: dark.declaresDark },
         };
@@ -208,7 +203,7 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
     if (!issue.editions || issue.failure) {
       throw new DepescheError('E_CONTENT', `"${summary.slug}" does not build, so there is nothing to send.`, { hint: issue.failure?.message });
     }
-    const sent = await sendProof(issue.editions, proof, options.transport, proofSettings, options.proofMessage ?? buildProofMessage);
+    const sent = await sendProof(issue.editions, proof, options.transport, proofSettings);
     return { sent: sent.map(({ lang, subject, messageId }) => ({ lang, subject, messageId })) };
   });
 

@@ -1,11 +1,12 @@
-import type { SendMailOptions } from 'nodemailer';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { prepareEdition } from '../../campaign/mime.ts';
 import { DepescheError } from '../../errors.ts';
 import { isLang, LANGS, type Edition, type Lang } from '../../render/edition.ts';
-import { compileMerge, fillMerge, sampleMergeValues, stripControl } from '../../render/merge.ts';
+import { stripControl } from '../../render/merge.ts';
 import type { SentInfo, Transport } from '../../transport/types.ts';
 
-/** Where proofs come from and which list headers they carry; config supplies each. */
+/** Sender and list headers of a proof; the config supplies each, as for a real send. */
 export interface ProofSettings {
   /** `MAIL_FROM`. */
   from: string;
@@ -15,45 +16,21 @@ export interface ProofSettings {
   unsubscribeMailto?: string;
   /** `LIST_ID_DOMAIN`; defaults to the host of `publicUrl`. */
   listIdDomain?: string;
+  /**
+   * `DEPESCHE_SECRET`, which signs the links as in a real send. Without it a throwaway key
+   * signs them: the headers are the same, and the proof's unsubscribe link is refused.
+   */
+  secret?: string;
+  /** The list named in List-Id. @defaultValue `proof` */
+  list?: string;
 }
-
-/**
- * Turns one edition into the message a subscriber would get, as nodemailer options.
- * The sending code's builder plugs in here so a proof and a real send share one header set.
- */
-export type ProofMessageBuilder = (edition: Edition, to: string, settings: ProofSettings) => SendMailOptions;
 
 export const PROOF_PREFIX = '[Test] ';
 
-function domainOf(address: string): string | undefined {
-  return /@([^\s>]+)>?\s*$/.exec(address)?.[1];
-}
+/** The recipient id inside the proof's signed links; no subscriber has it. */
+export const PROOF_RECIPIENT_ID = 'proof';
 
-/**
- * The headers of a real send, built here until the campaign code exports its builder:
- * List-Unsubscribe with an https URL and a mailto, One-Click (RFC 8058), List-Id (RFC 2919),
- * Content-Language. nodemailer adds Message-ID and Date. The merge fields get the preview's
- * sample values, since a proof reader is not a subscriber and must not unsubscribe anyone.
- */
-export const buildProofMessage: ProofMessageBuilder = (edition, to, settings) => {
-  const values = sampleMergeValues(settings.publicUrl, edition.slug, edition.lang, edition.greeting);
-  const mailto = settings.unsubscribeMailto ?? `unsubscribe@${domainOf(settings.from) ?? 'localhost'}`;
-  const listDomain = settings.listIdDomain ?? new URL(settings.publicUrl).hostname;
-  return {
-    from: settings.from,
-    to,
-    subject: stripControl(edition.subject),
-    html: fillMerge(compileMerge(edition.html), values, 'html'),
-    text: fillMerge(compileMerge(edition.text), values, 'text'),
-    headers: {
-      'List-Unsubscribe': `<${values.unsubscribeUrl}>, <mailto:${mailto}?subject=unsubscribe>`,
-      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-      'List-Id': `<${edition.lang}.${listDomain}>`,
-      'Content-Language': edition.lang,
-    },
-  };
-};
-
+const throwawaySecret = randomBytes(32).toString('hex');
 const recipient = z.email();
 
 export interface ProofRequest {
@@ -83,14 +60,13 @@ export function parseProofRequest(slug: string, input: { to?: unknown; lang?: un
   return { slug, to, lang };
 }
 
-/** Sends one proof per chosen language, each with "[Test] " before the subject. */
-export async function sendProof(
-  editions: readonly Edition[],
-  request: ProofRequest,
-  transport: Transport,
-  settings: ProofSettings,
-  build: ProofMessageBuilder = buildProofMessage,
-): Promise<ProofSent[]> {
+/**
+ * Sends one proof per chosen language. Each is built by the campaign's own message
+ * builder, so it carries exactly the headers of a real send (List-Unsubscribe with URL and
+ * mailto, One-Click, List-Id, Content-Language, Message-ID, Date), with "[Test] " before
+ * the subject and `X-Depesche-Campaign: proof-<slug>`.
+ */
+export async function sendProof(editions: readonly Edition[], request: ProofRequest, transport: Transport, settings: ProofSettings): Promise<ProofSent[]> {
   const chosen = request.lang === 'all' ? editions : editions.filter((e) => e.lang === request.lang);
   if (chosen.length === 0) {
     throw new DepescheError('E_NOT_FOUND', `Issue "${request.slug}" has no ${request.lang} edition.`, {
@@ -99,10 +75,22 @@ export async function sendProof(
   }
   const sent: ProofSent[] = [];
   for (const edition of chosen) {
-    const message = build(edition, request.to, settings);
-    const subject = PROOF_PREFIX + String(message.subject ?? edition.subject);
+    const subject = PROOF_PREFIX + edition.subject;
+    const prepared = prepareEdition(
+      { ...edition, subject },
+      {
+        mailFrom: settings.from,
+        publicUrl: settings.publicUrl,
+        secret: settings.secret ?? throwawaySecret,
+        campaignId: `proof-${edition.slug}`,
+        list: settings.list ?? 'proof',
+        ...(settings.listIdDomain ? { listIdDomain: settings.listIdDomain } : {}),
+        ...(settings.unsubscribeMailto ? { unsubscribeMailto: settings.unsubscribeMailto } : {}),
+      },
+    );
+    const message = prepared.build({ id: PROOF_RECIPIENT_ID, email: request.to, name: '', lang: edition.lang }, randomBytes(6).toString('hex'));
     try {
-      const info = await transport.sendMail({ ...message, subject });
+      const info = await transport.sendMail({ envelope: message.envelope, raw: message.raw });
       sent.push({ ...info, lang: edition.lang, subject });
     } catch (cause) {
       throw new DepescheError('E_SMTP', `The proof of "${request.slug}" (${edition.lang}) was not sent: ${(cause as Error).message}`, {

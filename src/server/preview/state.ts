@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { relative } from 'node:path';
+import { relative, sep } from 'node:path';
 import { isDepescheError } from '../../errors.ts';
 import type { PreviewCompiler, PreviewEdition, PreviewFinding, PreviewIssueSummary } from './types.ts';
 
@@ -32,7 +32,8 @@ export function describeFailure(error: unknown, contentDir: string): PreviewFail
   if (isDepescheError(error)) {
     const file = error.location?.file;
     return {
-      message: error.format(),
+      // Paths read better relative to the content folder, as the editor's file tree shows them.
+      message: error.format().replaceAll(contentDir + sep, ''),
       code: error.code,
       file: file ? displayPath(file, contentDir) : undefined,
       line: error.location?.line,
@@ -58,6 +59,8 @@ export class PreviewState {
   readonly #issues = new Map<string, IssueState>();
   readonly #queues = new Map<string, Promise<IssueState>>();
   #summaries: Promise<PreviewIssueSummary[]> | undefined;
+  /** Quiet time after a build before lint runs. */
+  lintDelayMs = 250;
 
   constructor(compiler: PreviewCompiler, contentDir: string) {
     this.#compiler = compiler;
@@ -112,12 +115,19 @@ export class PreviewState {
     state.compileMs = performance.now() - started;
     this.#issues.set(slug, state);
     this.events.emit('event', { type: 'issue', slug, version: state.version, ok: !state.failure });
-    if (!state.failure) void this.#lint(state);
+    if (!state.failure) this.#scheduleLint(state);
     return state;
   }
 
-  // Lint runs after the page got its update: editors see their change first.
+  // Lint runs after the page got its update, and only once saves pause: it costs several
+  // builds' worth of CPU, and on one thread it would delay the next save's rebuild.
+  #scheduleLint(state: IssueState): void {
+    const timer = setTimeout(() => void this.#lint(state), this.lintDelayMs);
+    timer.unref();
+  }
+
   async #lint(state: IssueState): Promise<void> {
+    if (this.#issues.get(state.slug) !== state || this.#queues.has(state.slug)) return;
     let findings: PreviewFinding[];
     try {
       findings = await this.#compiler.lint(state.slug);

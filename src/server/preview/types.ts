@@ -1,6 +1,6 @@
 import type { Edition, Lang } from '../../render/edition.ts';
 import type { Transport } from '../../transport/types.ts';
-import type { ProofMessageBuilder, ProofSettings } from './proof.ts';
+import type { ProofSettings } from './proof.ts';
 
 /**
  * What the preview needs from the compile pipeline. It is declared here, by the module
@@ -50,13 +50,8 @@ export interface PreviewOptions {
   transport?: Transport;
   /** Shown as the sender and used for proofs. @defaultValue `Depesche <newsletter@localhost>` */
   mailFrom?: string;
-  /**
-   * Builds the proof message the way a real send would, when the sending code offers one.
-   * @defaultValue the preview's own header set, see proof.ts
-   */
-  proofMessage?: ProofMessageBuilder;
-  /** List headers of proofs: `UNSUBSCRIBE_MAILTO` and `LIST_ID_DOMAIN` from the config. */
-  proofSettings?: Partial<Pick<ProofSettings, 'unsubscribeMailto' | 'listIdDomain'>>;
+  /** Headers and link signing of proofs: `UNSUBSCRIBE_MAILTO`, `LIST_ID_DOMAIN`, `DEPESCHE_SECRET`. */
+  proofSettings?: Partial<Pick<ProofSettings, 'unsubscribeMailto' | 'listIdDomain' | 'secret' | 'list'>>;
   /** Watch the content and push updates to open pages. @defaultValue true */
   watch?: boolean;
 }

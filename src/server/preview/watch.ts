@@ -20,7 +20,7 @@ function isEditorNoise(path: string): boolean {
  * Reports each changed, added or removed file under issues/, templates/ and locales/.
  * Several events for one path within `settleMs` (an editor's write-then-rename) count once.
  */
-export function watchContent(contentDir: string, onChange: (path: string) => void, settleMs = 15): ContentWatcher {
+export function watchContent(contentDir: string, onChange: (path: string) => void, settleMs = 25): ContentWatcher {
   const watcher: FSWatcher = watch(
     WATCHED_DIRS.map((dir) => join(contentDir, dir)),
     { ignoreInitial: true, ignored: (path) => isEditorNoise(path) },

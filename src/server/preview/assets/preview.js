@@ -167,7 +167,6 @@ function issuePage() {
   /** Loads the mail into a second frame and swaps it in once loaded, at the old scroll offset. */
   function loadFrame(col, key) {
     if (col.key === key || col.pending === key) return;
-    const current = $('iframe.current', col.viewport);
     for (const stale of col.viewport.querySelectorAll('iframe.next')) stale.remove();
     const frame = el('iframe', {
       class: 'mail next',
@@ -179,6 +178,8 @@ function issuePage() {
       'load',
       () => {
         if (col.pending !== key) return frame.remove();
+        // The frame on screen now, which may be newer than the one shown when this load began.
+        const current = $('iframe.current', col.viewport);
         const win = current?.contentWindow;
         if (win) frame.contentWindow?.scrollTo(win.scrollX, win.scrollY);
         frame.classList.replace('next', 'current');
@@ -198,9 +199,10 @@ function issuePage() {
     const shown = view.lang === 'both' ? langs : [view.lang];
     $('.workspace').classList.toggle('both', shown.length > 1 && view.width === 'desktop');
     for (const [lang, col] of columns) if (!shown.includes(lang)) col.root.remove();
-    for (const lang of shown) {
+    for (const [i, lang] of shown.entries()) {
       const col = column(lang);
-      editionsBox.append(col.root);
+      // Moving an iframe in the DOM reloads it and loses its scroll position: only place new columns.
+      if (editionsBox.children[i] !== col.root) editionsBox.insertBefore(col.root, editionsBox.children[i] ?? null);
       col.root.className = `edition ${view.width}`;
       const edition = data?.editions.find((e) => e.lang === lang);
       if (!edition) {
