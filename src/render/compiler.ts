@@ -64,9 +64,9 @@ const MERGE_MARKERS = Object.fromEntries(MERGE_FIELDS.map((f) => [f, mergeMarker
 
 /**
  * The compile pipeline with its caches. Templates, partials and locales are compiled
- * once and kept until `invalidate` names a file under templates/ or locales/; issues
- * are read fresh on every compile, so an edit costs one Markdown parse, one template
- * render and one MJML run.
+ * once and kept until `invalidate` names a file under templates/ or locales/. Issue
+ * files are read on every compile and reparsed only when their text changed, so an
+ * edit costs one Markdown parse of that file, template renders and MJML runs.
  */
 export function createCompiler(options: CompilerOptions): Compiler {
   const contentDir = resolve(options.contentDir);
@@ -75,6 +75,10 @@ export function createCompiler(options: CompilerOptions): Compiler {
   let translator: Promise<Translator> | null = null;
   let templateNames: Promise<string[]> | null = null;
   const templates = new Map<string, Promise<Template>>();
+  // Parsed issue files by path, kept while their text is unchanged: an edit to one
+  // language reparses only that file. Plain text depends on the locales, so it is
+  // dropped with them.
+  const documents = new Map<string, { source: string; doc: IssueDocument; text?: string }>();
 
   // A failed load must not stay cached, or fixing the file would not help until restart.
   function cached<T>(load: () => Promise<T>, drop: () => void): Promise<T> {
@@ -100,7 +104,14 @@ export function createCompiler(options: CompilerOptions): Compiler {
     const docs: IssueDocument[] = [];
     for (const lang of LANGS) {
       const { file, source } = await readIssueSource(contentDir, slug, lang);
-      docs.push(parseIssue(md, slug, lang, file, source, names));
+      const known = documents.get(file);
+      if (known?.source === source) {
+        docs.push(known.doc);
+        continue;
+      }
+      const doc = parseIssue(md, slug, lang, file, source, names);
+      documents.set(file, { source, doc });
+      docs.push(doc);
     }
     const [first, ...rest] = docs;
     for (const doc of rest) {
@@ -139,7 +150,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
       subject: meta.subject,
       preheader: meta.preheader,
       html,
-      text: renderText(doc, t, fragment(impressumHtml)),
+      text: textOf(doc, t, impressumHtml),
       greeting,
       title: meta.title,
       date: meta.date,
@@ -147,6 +158,14 @@ export function createCompiler(options: CompilerOptions): Compiler {
       htmlBytes: Buffer.byteLength(html, 'utf8'),
       sourceFile: doc.file,
     };
+  }
+
+  function textOf(doc: IssueDocument, t: Translator, impressumHtml: string): string {
+    const entry = documents.get(doc.file);
+    if (entry?.doc === doc && entry.text !== undefined) return entry.text;
+    const text = renderText(doc, t, fragment(impressumHtml));
+    if (entry?.doc === doc) entry.text = text;
+    return text;
   }
 
   async function compileWithDocs(slug: string): Promise<{ docs: IssueDocument[]; editions: CompiledEdition[] }> {
@@ -206,9 +225,13 @@ export function createCompiler(options: CompilerOptions): Compiler {
         translator = null;
         templateNames = null;
         templates.clear();
+        documents.clear();
         return 'all';
       }
-      if (rel[0] === 'issues' && rel[1]) return [rel[1]];
+      if (rel[0] === 'issues' && rel[1]) {
+        for (const file of documents.keys()) if (relative(contentDir, file).split(sep)[1] === rel[1]) documents.delete(file);
+        return [rel[1]];
+      }
       return [];
     },
   };
