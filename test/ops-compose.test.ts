@@ -113,3 +113,10 @@ describe('.env.example', () => {
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
   });
 });
+
+describe('docs/ops.md', () => {
+  it('has every setting in its configuration table', () => {
+    const docs = read('docs/ops.md');
+    for (const key of Object.keys(configSchema.shape)) expect(docs, key).toContain(`\`${key}\``);
+  });
+});
