@@ -98,10 +98,25 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
     queues: queues.map((q) => new BullMQAdapter(q)),
     // @bull-board/fastify pins a patch-older @bull-board/api; the adapter contract is the same.
     serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
-    options: { uiConfig: { boardTitle: 'Depesche queues' } },
+    options: {
+      uiConfig: {
+        boardTitle: 'Depesche queues',
+        hideDocsLink: true,
+        // Its header menu leads back to the rest of the admin app.
+        miscLinks: [
+          { text: 'Preview', url: '/' },
+          ...(deps.inbox ? [{ text: 'Dev inbox', url: '/inbox' }] : []),
+          { text: 'Campaigns', url: '/campaigns' },
+          { text: 'Metrics', url: '/metrics' },
+        ],
+      },
+    },
   });
   serverAdapter.setBasePath('/queues');
   await app.register(serverAdapter.registerPlugin(), { prefix: '/queues' });
+
+  // Browsers ask for it on every page; a 404 each time clutters their console and our logs.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
 
   if (deps.mountPreview) {
     await deps.mountPreview(app);

@@ -25,6 +25,8 @@ function counts(c) {
   const n = c.counts || c;
   return ['total','sent','failed','bounced','skipped','unclear','remaining'].filter((k) => typeof n[k] === 'number').map((k) => k + ' ' + n[k]).join(' · ');
 }
+// What each state allows; the API refuses the rest anyway.
+const actions = { scheduled: ['pause', 'cancel'], sending: ['pause', 'cancel'], paused: ['resume', 'cancel'] };
 async function refresh() {
   try {
     const { campaigns } = await api('GET', '/api/campaigns');
@@ -33,8 +35,9 @@ async function refresh() {
       const state = esc(c.state || c.status || '');
       return '<tr><td><code>' + id + '</code></td><td>' + esc(c.slug) + '</td><td>' + esc(c.list) + '</td><td>' + state +
         '</td><td>' + esc(counts(c)) + '</td><td>' +
-        ['pause','resume','cancel'].map((v) => '<button data-id="' + id + '" data-verb="' + v + '">' + v + '</button>').join(' ') +
-        (c.counts && c.counts.unclear ? ' <a href="/api/campaigns/' + id + '/unclear">unclear</a>' : '') + '</td></tr>';
+        (actions[c.state] || []).map((v) => '<button data-id="' + id + '" data-verb="' + v + '">' + v + '</button>').join(' ') +
+        (c.unclear ? ' <a href="/api/campaigns/' + id + '/unclear">' + c.unclear + ' unclear</a> <button data-id="' + id + '" data-verb="resend-unclear">resend unclear</button>' : '') +
+        (c.reason ? ' <span class="muted">' + esc(c.reason) + '</span>' : '') + '</td></tr>';
     }).join('') : '<tr><td colspan="6" class="empty">No campaigns yet.</td></tr>';
     $('#error').textContent = '';
   } catch (e) { $('#error').textContent = e.message; }
@@ -42,6 +45,7 @@ async function refresh() {
 $('#rows').addEventListener('click', async (ev) => {
   const b = ev.target.closest('button'); if (!b) return;
   if (b.dataset.verb === 'cancel' && !confirm('Cancel this campaign? Recipients not yet sent to will get nothing.')) return;
+  if (b.dataset.verb === 'resend-unclear' && !confirm('Send again to every unclear recipient? Some of them may already have the mail.')) return;
   try { await api('POST', '/api/campaigns/' + encodeURIComponent(b.dataset.id) + '/' + b.dataset.verb); } catch (e) { $('#error').textContent = e.message; }
   refresh();
 });

@@ -36,7 +36,7 @@ header.top strong { letter-spacing:.04em; }
 header.top a { color:inherit; text-decoration:none; opacity:.8; } header.top a:hover { opacity:1; text-decoration:underline; }
 main { padding:18px; max-width:1200px; }
 table { border-collapse:collapse; width:100%; } th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
-th { color:var(--muted); font-weight:600; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
+th { color:var(--muted); font-weight:600; } td code { word-break:break-all; } td.pass, td.warn, td.fail { white-space:nowrap; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
 a { color:#1570ef; } .muted { color:var(--muted); } code, pre { font:12px/1.5 ui-monospace, monospace; }
 pre { background:var(--panel); padding:12px; overflow:auto; border:1px solid var(--line); white-space:pre-wrap; word-break:break-all; }
 .pass { color:#067647; } .warn { color:#b54708; } .fail { color:var(--accent); font-weight:600; }
