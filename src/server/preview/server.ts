@@ -2,9 +2,14 @@ import Fastify from 'fastify';
 import { DepescheError } from '../../errors.ts';
 import { errorBody, layout } from './pages.ts';
 import { previewPlugin } from './plugin.ts';
-import type { PreviewOptions } from './types.ts';
+import { createCompiler, DEFAULT_PUBLIC_URL } from '../../render/index.ts';
+import type { PreviewCompiler, PreviewOptions } from './types.ts';
 
-export interface PreviewServerOptions extends PreviewOptions {
+export interface PreviewServerOptions extends Omit<PreviewOptions, 'compiler' | 'publicUrl'> {
+  /** @defaultValue `createCompiler({ contentDir, publicUrl })` */
+  compiler?: PreviewCompiler;
+  /** @defaultValue `http://127.0.0.1:4001` */
+  publicUrl?: string;
   /** @defaultValue 4000 */
   port?: number;
   /** Loopback unless told otherwise: the preview has no login. @defaultValue `127.0.0.1` */
@@ -48,7 +53,9 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
       .type('text/html; charset=utf-8')
       .send(layout({ title: 'Not found', base: '/', page: 'error', body: errorBody(404, 'Not found', detail) }));
   });
-  await app.register(previewPlugin, options);
+  const publicUrl = options.publicUrl ?? DEFAULT_PUBLIC_URL;
+  const compiler = options.compiler ?? createCompiler({ contentDir: options.contentDir, publicUrl });
+  await app.register(previewPlugin, { ...options, publicUrl, compiler });
   try {
     await app.listen({ port: options.port ?? 4000, host });
   } catch (cause) {

@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCompiler } from '../../src/render/index.ts';
+import { parseProofRequest } from '../../src/server/preview/proof.ts';
+import { startSmtp, type TestSmtp } from '../support/smtp.ts';
+import { copyContent, type ContentCopy } from './content.ts';
+
+const repo = resolve(import.meta.dirname, '../..');
+let smtp: TestSmtp;
+let content: ContentCopy;
+let slug: string;
+let subjects: Record<string, string>;
+
+function depesche(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [resolve(repo, 'bin/depesche.js'), ...args], {
+      cwd: content.dir,
+      env: { ...process.env, DEPESCHE_CONFIG: '', PUBLIC_URL: 'https://news.example.org', MAIL_FROM: 'Briefing <briefing@news.example.org>', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c));
+    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  smtp = await startSmtp();
+  content = await copyContent();
+  const compiler = createCompiler({ contentDir: content.dir });
+  slug = (await compiler.listIssues())[0]!.slug;
+  subjects = Object.fromEntries((await compiler.compile(slug)).map((e) => [e.lang, e.subject]));
+});
+
+afterAll(async () => {
+  await smtp?.close();
+  await content?.remove();
+});
+
+describe('depesche test-send', () => {
+  it('sends one proof per language over SMTP_URL with the headers of a real send', async () => {
+    const result = await depesche(['test-send', slug, '--to', 'editor@example.org', '--lang', 'all'], { SMTP_URL: smtp.url });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`sent de proof to editor@example.org: [Test] ${subjects.de}`);
+    await smtp.waitFor(2);
+    for (const mail of smtp.mails) {
+      const lang = String(mail.parsed.headers.get('content-language'));
+      expect(mail.to).toEqual(['editor@example.org']);
+      expect(mail.from).toBe('briefing@news.example.org');
+      expect(mail.parsed.subject).toBe(`[Test] ${subjects[lang]}`);
+      const head = mail.raw.split(/\r?\n\r?\n/)[0]!.replace(/\r?\n[ \t]+/g, ' ');
+      expect(head).toMatch(/^List-Unsubscribe: <https:\/\/news\.example\.org\/unsubscribe\/[^>]+>, <mailto:unsubscribe@news\.example\.org\?subject=unsubscribe>\r?$/m);
+      expect(head).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
+      expect(head).toMatch(/^List-Id: "proof" <proof\.news\.example\.org>\r?$/m);
+      expect(head).toMatch(/^Message-ID: <[^>]+@news\.example\.org>\r?$/m);
+      expect(head).toMatch(/^Date: /m);
+      expect(mail.parsed.html).toBeTruthy();
+      expect(mail.parsed.text).toBeTruthy();
+    }
+    expect(smtp.mails.map((m) => String(m.parsed.headers.get('content-language'))).sort()).toEqual(['de', 'en']);
+  });
+
+  it('says what is wrong and exits 1 when the server refuses', async () => {
+    const before = smtp.mails.length;
+    // Each run starts a whole CLI, so bad input is checked in-process below.
+    smtp.setFault(() => ({ code: 550, message: 'mailbox unavailable' }));
+    try {
+      const refused = await depesche(['test-send', slug, '--to', 'editor@example.org', '--lang', 'de'], { SMTP_URL: smtp.url });
+      expect(refused.stdout).toBe('');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('was not sent');
+      expect(refused.stderr).toContain('mailbox unavailable');
+    } finally {
+      smtp.setFault(undefined);
+    }
+    expect(smtp.mails.length).toBe(before);
+  });
+
+  it('takes exactly one address and a known language', () => {
+    expect(parseProofRequest('x', { to: ' editor@example.org ', lang: 'de' })).toEqual({ slug: 'x', to: 'editor@example.org', lang: 'de' });
+    expect(parseProofRequest('x', { to: 'editor@example.org' }).lang).toBe('all');
+    for (const to of ['not-an-address', 'a@b.org, c@d.org', 'a@b.org\r\nBcc: c@d.org', '', 42]) {
+      expect(() => parseProofRequest('x', { to })).toThrow(/is not one email address/);
+    }
+    expect(() => parseProofRequest('x', { to: 'a@b.org', lang: 'fr' })).toThrow(/Unknown language "fr"/);
+  });
+});
