@@ -122,29 +122,50 @@ const UPSERT = `${PRELUDE}
 local idx = KEYS[1]
 local now, list = ARGV[2], ARGV[3]
 local suppress = { unsubscribed = true, bounced = true, complained = true }
+local lf = 'l:' .. list
 local out = {}
+-- Sequences, index entries, members and counters are gathered and written once per call:
+-- a new subscriber then costs one HGET and one HSET inside the loop.
+local subseq = tonumber(redis.call('GET', tag .. ':sub:seq') or '0')
+local joinseq = tonumber(redis.call('GET', tag .. ':join:seq') or '0')
+local startSub, startJoin = subseq, joinseq
+local fresh, idxArgs, zargs, deltas = {}, {}, {}, {}
+local function join()
+  joinseq = joinseq + 1
+  return string.format('%d', joinseq)
+end
 for i = 10, #ARGV, 5 do
   local email, ekey, name, lang, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local id = redis.call('HGET', idx, ekey)
-  local outcome = 0
+  local id = fresh[ekey] or redis.call('HGET', idx, ekey)
+  local outcome, joined = 0, 0
   local sk, curStatus, curLang
   if not id then
-    id = tostring(redis.call('INCR', tag .. ':sub:seq'))
-    redis.call('HSET', idx, ekey, id)
+    subseq = subseq + 1
+    id = string.format('%d', subseq)
+    fresh[ekey] = id
+    idxArgs[#idxArgs + 1] = ekey; idxArgs[#idxArgs + 1] = id
     sk = subkey(id)
     curLang = (lang ~= '' and lang) or ARGV[4]
     curStatus = (status ~= '' and status) or ARGV[5]
-    local f = { 'email', email, 'lang', curLang, 'status', curStatus, 'created', now, 'updated', now }
+    local f = { 'email', email, 'lang', curLang, 'status', curStatus, 'created', now }
     if name ~= '' then f[#f + 1] = 'name'; f[#f + 1] = name end
     if ARGV[6] ~= '' then f[#f + 1] = 'src'; f[#f + 1] = ARGV[6] end
     if ARGV[7] ~= '' then f[#f + 1] = 'signupAt'; f[#f + 1] = ARGV[7] end
     if ARGV[8] ~= '' then f[#f + 1] = 'signupIp'; f[#f + 1] = ARGV[8] end
+    if list ~= '' then
+      local seq = join()
+      f[#f + 1] = lf; f[#f + 1] = seq
+      zargs[#zargs + 1] = seq; zargs[#zargs + 1] = id
+      local ck = curStatus .. ':' .. curLang
+      deltas[ck] = (deltas[ck] or 0) + 1
+      joined = 1
+    end
     redis.call('HSET', sk, unpack(f))
     if ARGV[9] ~= '' then redis.call('RPUSH', sk .. ':log', ARGV[9]) end
     outcome = 1
   else
     sk = subkey(id)
-    local cur = redis.call('HMGET', sk, 'status', 'lang', 'name')
+    local cur = redis.call('HMGET', sk, 'status', 'lang', 'name', lf)
     curStatus, curLang = cur[1], cur[2]
     local newStatus, newLang = curStatus, curLang
     if lang ~= '' then newLang = lang end
@@ -159,26 +180,28 @@ for i = 10, #ARGV, 5 do
     if #f > 0 then
       move(sk, curStatus, curLang, newStatus, newLang)
       f[#f + 1] = 'updated'; f[#f + 1] = now
-      redis.call('HSET', sk, unpack(f))
       curStatus, curLang = newStatus, newLang
       outcome = 2
     end
-  end
-  local joined = 0
-  if list ~= '' then
-    local lf = 'l:' .. list
-    if redis.call('HEXISTS', sk, lf) == 0 then
-      local seq = redis.call('INCR', tag .. ':join:seq')
-      redis.call('ZADD', memberskey(list), seq, id)
-      redis.call('HSET', sk, lf, seq)
-      redis.call('HINCRBY', countskey(list), curStatus .. ':' .. curLang, 1)
+    if list ~= '' and not cur[4] then
+      local seq = join()
+      f[#f + 1] = lf; f[#f + 1] = seq
+      zargs[#zargs + 1] = seq; zargs[#zargs + 1] = id
+      local ck = curStatus .. ':' .. curLang
+      deltas[ck] = (deltas[ck] or 0) + 1
       joined = 1
     end
+    if #f > 0 then redis.call('HSET', sk, unpack(f)) end
   end
   out[#out + 1] = id
   out[#out + 1] = outcome
   out[#out + 1] = joined
 end
+if #idxArgs > 0 then redis.call('HSET', idx, unpack(idxArgs)) end
+if subseq ~= startSub then redis.call('SET', tag .. ':sub:seq', string.format('%d', subseq)) end
+if #zargs > 0 then redis.call('ZADD', memberskey(list), unpack(zargs)) end
+if joinseq ~= startJoin then redis.call('SET', tag .. ':join:seq', string.format('%d', joinseq)) end
+for ck, n in pairs(deltas) do redis.call('HINCRBY', countskey(list), ck, n) end
 if list ~= '' then redis.call('SADD', tag .. ':lists', list) end
 return out
 `;

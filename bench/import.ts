@@ -1,0 +1,148 @@
+// Import benchmark: a generated CSV of BENCH_IMPORT_ROWS rows (default 1,000,000) into a
+// private redis-server, as `depesche subscribers import` does it. Prints rows/s, the
+// importer's peak RSS and Redis bytes per subscriber, beside a baseline: the same rows
+// written as bare pipelined HSETs (no validation, no unique index, no list, no counters).
+// Runnable alone: `npx node bench/import.ts`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { parse } from 'csv-parse';
+import { Redis } from 'ioredis';
+import { keyspace } from '../src/config/redis.ts';
+import { importCsv } from '../src/subscribers/import.ts';
+import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
+import { freePort } from '../test/support/ports.ts';
+
+const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 1_000_000);
+/** One row in this many is invalid, so the report path is part of the measurement. */
+const BAD_EVERY = 1000;
+
+async function generate(file: string, rows: number): Promise<number> {
+  const out = createWriteStream(file);
+  let bad = 0;
+  const write = (line: string) => (out.write(line) ? undefined : once(out, 'drain'));
+  await write('email,name,lang\n');
+  for (let i = 0; i < rows; i++) {
+    let line: string;
+    if (i % BAD_EVERY === 999) {
+      bad++;
+      line = `broken${i}@@example.org,Broken ${i},de\n`;
+    } else {
+      line = `reader.${i}@mail${i % 97}.example.org,Reader ${i},${i % 3 === 0 ? 'en' : 'de'}\n`;
+    }
+    const waiting = write(line);
+    if (waiting) await waiting;
+  }
+  out.end();
+  await once(out, 'finish');
+  return bad;
+}
+
+async function startServer(dir: string): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  // AOF as production runs it (everysec); `always` would measure the disk, not Depesche.
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction', '--logfile', ''],
+    { stdio: 'ignore' },
+  );
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.ping();
+      probe.disconnect();
+      return { port, child };
+    } catch {
+      probe.disconnect();
+      if (Date.now() > deadline) throw new Error('redis-server did not start (is it installed?)');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+/** Peak RSS while `fn` runs, sampled, since the process-wide maxRSS includes earlier phases. */
+async function peakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 25);
+  try {
+    const result = await fn();
+    return { result, peak: Math.max(peak, process.memoryUsage.rss()) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const rate = (rows: number, ms: number) => Math.round(rows / (ms / 1000));
+
+export async function run(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'depesche-bench-import-'));
+  const { port, child } = await startServer(dir);
+  const redis = new Redis({ port });
+  try {
+    const file = join(dir, 'list.csv');
+    const started = performance.now();
+    const bad = await generate(file, ROWS);
+    console.log(`generated ${ROWS.toLocaleString('en')} rows (${bad} invalid) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    // Baseline: bare HSETs, pipelined in the same batch size, same parser.
+    const baseKeys = keyspace('baseline');
+    const before0 = await usedMemory(redis);
+    const baseStart = performance.now();
+    let batch = redis.pipeline();
+    let inBatch = 0;
+    let baseRows = 0;
+    for await (const record of createReadStream(file).pipe(parse({ from_line: 2 })) as AsyncIterable<string[]>) {
+      batch.hset(baseKeys.key('sub', ++baseRows), 'email', record[0]!, 'name', record[1]!, 'lang', record[2]!);
+      if (++inBatch === 2000) {
+        await batch.exec();
+        batch = redis.pipeline();
+        inBatch = 0;
+      }
+    }
+    await batch.exec();
+    const baseMs = performance.now() - baseStart;
+    const baseBytes = (await usedMemory(redis)) - before0;
+    await redis.flushall();
+
+    // Depesche.
+    const store = new RedisSubscriberStore(redis, keyspace('depesche'));
+    const before = await usedMemory(redis);
+    const importStart = performance.now();
+    const { result: summary, peak } = await peakRss(() =>
+      importCsv(createReadStream(file), { store, list: 'bench', source: 'import:bench.csv', report: createWriteStream(join(dir, 'rejected.csv')) }),
+    );
+    const importMs = performance.now() - importStart;
+    const [stats] = await store.lists();
+    const count = stats?.total ?? 0;
+    const bytes = (await usedMemory(redis)) - before;
+    if (count !== ROWS - bad || summary.rejected !== bad) throw new Error(`import lost rows: ${count} subscribers, ${summary.rejected} rejected, expected ${ROWS - bad} and ${bad}`);
+
+    const depescheRate = rate(summary.rows, importMs);
+    const baselineRate = rate(baseRows, baseMs);
+    console.log(`import          ${depescheRate.toLocaleString('en')} rows/s (${(importMs / 1000).toFixed(1)} s)   baseline bare HSET ${baselineRate.toLocaleString('en')} rows/s   ratio ${(depescheRate / baselineRate).toFixed(2)}`);
+    console.log(`importer RSS    peak ${mb(peak)} (streaming: it does not grow with the file)`);
+    console.log(
+      `redis memory    ${Math.round(bytes / count)} bytes/subscriber (hash, unique index, list zset, counters)   baseline bare hash ${Math.round(baseBytes / baseRows)} bytes/row   ratio ${(bytes / count / (baseBytes / baseRows)).toFixed(2)}`,
+    );
+    console.log(`subscribers     ${count.toLocaleString('en')} imported, ${summary.rejected} rejected and reported`);
+  } finally {
+    redis.disconnect();
+    child.kill('SIGKILL');
+    await once(child, 'exit').catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
