@@ -149,6 +149,44 @@ describe('compile errors', () => {
     expect(error.location).toEqual({ file, line });
   });
 
+  it('refuses slugs that are paths', async () => {
+    const error = await compileError('../templates');
+    expect(error.code).toBe('E_INPUT');
+  });
+
+  it('names the template file when a template fails, and MJML errors in generated markup', async () => {
+    await scratch.write('issues/t4/de.md', FRONT('de') + BODY);
+    await scratch.write('issues/t4/en.md', FRONT('en') + BODY);
+    const partial = `${scratch.dir}/templates/briefing/partials/news.hbs`;
+    const original = await readFile(partial, 'utf8');
+    try {
+      await scratch.write('templates/briefing/partials/news.hbs', '{{#each items}}\n<mj-text>{{t "briefing.noSuchKey"}}</mj-text>{{/each}}');
+      let error = await compileError('t4');
+      expect(error.code).toBe('E_TEMPLATE');
+      expect(error.message).toMatch(/unknown locale key "briefing.noSuchKey"/);
+
+      await scratch.write('templates/briefing/partials/news.hbs', '{{#each items}}\n<mj-text>{{/if}}</mj-text>');
+      error = await compileError('t4');
+      expect(error.code).toBe('E_TEMPLATE');
+      expect(error.location?.file).toBe(partial);
+
+      await scratch.write('templates/briefing/partials/news.hbs', '<mj-section><mj-column><mj-bogus>x</mj-bogus></mj-column></mj-section>');
+      error = await compileError('t4');
+      expect(error.code).toBe('E_MJML');
+      expect(error.message).toMatch(/mj-bogus/);
+    } finally {
+      await scratch.write('templates/briefing/partials/news.hbs', original);
+    }
+  });
+
+  it('reports an unclosed front matter at line 1', async () => {
+    const file = await scratch.write('issues/t5/de.md', FRONT('de').replace(/---\n$/, '') + BODY);
+    await scratch.write('issues/t5/en.md', FRONT('en') + BODY);
+    const error = await compileError('t5');
+    expect(error.message).toBe('The front matter is not closed.');
+    expect(error.location).toEqual({ file, line: 1 });
+  });
+
   it('reports an unknown issue', async () => {
     const error = await compileError('nope');
     expect(error.code).toBe('E_NOT_FOUND');

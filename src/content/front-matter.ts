@@ -45,6 +45,13 @@ export interface ParsedFrontMatter {
 
 /** Splits and validates front matter; every failure names the file and line. */
 export function parseFrontMatter(source: string, file: string): ParsedFrontMatter {
+  const lines = source.replace(/^\uFEFF/, '').split(/\r?\n/);
+  if (lines[0]?.trim() === '---' && !lines.slice(1).some((line) => line.trim() === '---')) {
+    throw new DepescheError('E_CONTENT', 'The front matter is not closed.', {
+      location: { file, line: 1 },
+      hint: 'End the front matter with a line holding only --- before the text begins.',
+    });
+  }
   let parsed: matter.GrayMatterFile<string>;
   try {
     // An options object turns off gray-matter's global cache, which would keep every edit alive.

@@ -29,8 +29,18 @@ export async function listIssueSlugs(contentDir: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
 }
 
+/** Slugs are folder names under issues/, never paths that could leave it. */
+export function checkSlug(slug: string): void {
+  if (!/^[A-Za-z0-9][\w.-]*$/.test(slug)) {
+    throw new DepescheError('E_INPUT', `"${slug}" is not an issue slug.`, {
+      hint: 'Use the folder name under issues/, e.g. 2026-02-22-china-ai2x (letters, digits, dot, dash, underscore).',
+    });
+  }
+}
+
 /** Which language files an issue folder holds. */
 export async function issueLangs(contentDir: string, slug: string): Promise<Lang[]> {
+  checkSlug(slug);
   let names: string[];
   try {
     names = await readdir(join(issuesDir(contentDir), slug));
