@@ -289,6 +289,8 @@ function issuePage() {
     const proofButton = $('#proof-form button');
     proofButton.disabled = !data.proof;
     proofButton.title = data.proof ? '' : 'No SMTP transport: start the preview with SMTP_URL, or use depesche test-send';
+    const result = $('#proof-result');
+    if (!data.proof && !result.textContent) result.textContent = 'Proofs need an SMTP transport; this preview has none. Use depesche test-send.';
   }
 
   const refresh = serial(async () => {
