@@ -66,6 +66,12 @@ async function startServer(dir: string): Promise<{ port: number; child: ChildPro
   }
 }
 
+/** Seconds of CPU the server has used, user plus system: wall time alone lies on a busy machine. */
+async function redisCpu(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
+}
+
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
@@ -119,11 +125,16 @@ export async function run(): Promise<void> {
     // Depesche.
     const store = new RedisSubscriberStore(redis, keyspace('depesche'));
     const before = await usedMemory(redis);
+    const cpuBefore = process.cpuUsage();
+    const redisCpuBefore = await redisCpu(redis);
     const importStart = performance.now();
     const { result: summary, peak } = await peakRss(() =>
       importCsv(createReadStream(file), { store, list: 'bench', source: 'import:bench.csv', report: createWriteStream(join(dir, 'rejected.csv')) }),
     );
     const importMs = performance.now() - importStart;
+    const cpu = process.cpuUsage(cpuBefore);
+    const importerCpu = (cpu.user + cpu.system) / 1e6;
+    const serverCpu = (await redisCpu(redis)) - redisCpuBefore;
     const [stats] = await store.lists();
     const count = stats?.total ?? 0;
     const bytes = (await usedMemory(redis)) - before;
@@ -133,6 +144,9 @@ export async function run(): Promise<void> {
     const baselineRate = rate(baseRows, baseMs);
     console.log(`import          ${depescheRate.toLocaleString('en')} rows/s (${(importMs / 1000).toFixed(1)} s)   baseline bare HSET ${baselineRate.toLocaleString('en')} rows/s   ratio ${(depescheRate / baselineRate).toFixed(2)}`);
     console.log(`importer RSS    peak ${mb(peak)} (streaming: it does not grow with the file)`);
+    console.log(
+      `cpu             importer ${importerCpu.toFixed(1)} s (${((importerCpu / summary.rows) * 1e6).toFixed(1)} µs/row), redis ${serverCpu.toFixed(1)} s (${((serverCpu / summary.rows) * 1e6).toFixed(1)} µs/row); rows/s on an idle machine ≈ ${rate(summary.rows, Math.max(importerCpu, serverCpu) * 1000).toLocaleString('en')}`,
+    );
     console.log(
       `redis memory    ${Math.round(bytes / count)} bytes/subscriber (hash, unique index, list zset, counters)   baseline bare hash ${Math.round(baseBytes / baseRows)} bytes/row   ratio ${(bytes / count / (baseBytes / baseRows)).toFixed(2)}`,
     );
