@@ -169,6 +169,8 @@ describe('depesche subscribers', () => {
     expect((await cli(['add', 'Z@Example.org', '--list', 'news', '--lang', 'en', '--name', 'Zed'])).stdout).toContain('Z@example.org (id ');
     const removed = await cli(['remove', 'x@example.org', '--list', 'news']);
     expect(removed).toMatchObject({ code: 0, stdout: 'x@example.org: removed from "news"\n' });
+    const shown = JSON.parse((await cli(['show', 'z@example.org'])).stdout) as Record<string, unknown>;
+    expect(shown).toMatchObject({ email: 'Z@example.org', name: 'Zed', lang: 'en', status: 'active', lists: ['news'], consent: { source: 'cli' }, log: [] });
     const table = await cli(['lists']);
     expect(table.stdout.split('\n')[1]).toMatch(/^news\s+2\s+0\s+2\s+0\s+0\s+0\s+1\s+1$/);
 

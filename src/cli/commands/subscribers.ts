@@ -45,7 +45,7 @@ function parseStatuses(value: string): SubscriberStatus[] {
 }
 
 export function register(program: Command): void {
-  const subscribers = program.command('subscribers').description('Manage subscribers and lists in Redis: import, export, add, remove, lists.');
+  const subscribers = program.command('subscribers').description('Manage subscribers and lists in Redis: import, export, add, remove, show, lists.');
 
   subscribers
     .command('import')
@@ -153,6 +153,21 @@ export function register(program: Command): void {
             `${subscriber.email}: ${removed ? `removed from "${options.list}"` : `was not on "${options.list}"`}${options.unsubscribe ? ', unsubscribed' : ''}\n`,
           );
           return removed || options.unsubscribe ? 0 : 1;
+        }),
+      ),
+    );
+
+  subscribers
+    .command('show')
+    .description('Show one subscriber with their lists, consent record and consent log, as JSON.')
+    .argument('<email>', 'address')
+    .action(
+      action(async (email: string) =>
+        withStore(async (store) => {
+          const subscriber = await store.findByEmail(email);
+          if (!subscriber) throw new DepescheError('E_NOT_FOUND', `No subscriber with the address ${email}.`);
+          const log = await store.consentLog(subscriber.id);
+          process.stdout.write(`${JSON.stringify({ ...subscriber, log }, null, 2)}\n`);
         }),
       ),
     );
