@@ -213,3 +213,20 @@ describe('depesche dev without Redis anywhere', () => {
     }
   });
 });
+
+describe('depesche dev with a bad setting', () => {
+  it('names it and starts nothing', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'depesche-dev-'));
+    try {
+      const port = await freePort();
+      const dev = run(['dev', '--port', String(port)], cwd, cleanEnv({ LOG_LEVEL: 'loud', DEPESCHE_SECRET: 'short' }));
+      expect(await dev.exited).toBe(1);
+      expect(dev.output()).toMatch(/LOG_LEVEL: /);
+      expect(dev.output()).toMatch(/DEPESCHE_SECRET: must be at least 32 characters/);
+      // Validation came first: no private Redis was started.
+      expect(existsSync(join(cwd, '.depesche/redis'))).toBe(false);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});

@@ -83,6 +83,9 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
     cleanups.length = 0;
   };
 
+  // Name a bad setting before anything starts, rather than after Redis is up.
+  loadConfig({ env, flags: { HOST: '127.0.0.1', PORT: publicPort, ADMIN_HOST: '127.0.0.1', ADMIN_PORT: adminPort } });
+
   try {
     const redis: DevRedis = await startDevRedis({ redisUrl: env.REDIS_URL, dataDir: join(stateDir, 'redis') });
     cleanups.push(() => redis.stop());
