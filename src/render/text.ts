@@ -3,7 +3,7 @@ import type { IssueDocument, Item, Part } from '../content/model.ts';
 import type { Translator } from '../i18n/index.ts';
 import type { Lang } from './edition.ts';
 import { formatDate, formatFigure } from './format.ts';
-import { mergeMarker } from './merge.ts';
+import { escapeHtml, mergeMarker } from './merge.ts';
 
 /**
  * The plain-text part, written from the section model rather than from the finished
@@ -41,9 +41,9 @@ function itemText(part: Part, item: Item, t: (key: string, vars?: Record<string,
   if (part.kind === 'numbers') out.push(formatFigure(attrs.figure ?? '', lang));
   if (part.kind === 'policy') out.push(attrs.region ?? '');
   if (item.headline) out.push(fragment(item.headline));
-  if (part.kind === 'focus' && attrs.dek) out.push(attrs.dek);
+  if (part.kind === 'focus' && attrs.dek) out.push(fragment(`<p>${escapeHtml(attrs.dek)}</p>`));
   if (item.image) out.push(`[${item.image.alt}]${item.image.caption ? ` ${item.image.caption}` : ''}`);
-  if (item.body) out.push(part.kind === 'quote' ? `»${fragment(item.body)}«` : fragment(item.body));
+  if (item.body) out.push(part.kind === 'quote' ? t('briefing.quoted', { text: fragment(item.body) }) : fragment(item.body));
   if (part.kind === 'quote') out.push(`– ${[attrs.by, attrs.when].filter(Boolean).join(', ')}`);
   if (part.kind === 'numbers') out.push(`${t('briefing.source')}: ${attrs.source ?? ''}`);
   if (part.kind === 'editorial') out.push([attrs.signature, attrs.role].filter(Boolean).join('\n'));
