@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { isLoopbackHost, startPreviewServer } from '../../server/preview/server.ts';
+import { isLoopbackHost } from '../../server/admin/auth.ts';
+import { startPreviewServer } from '../../server/preview/server.ts';
 import type { Config } from '../../config/schema.ts';
 import type { ProofSettings } from '../../server/preview/proof.ts';
 import { createSmtpTransport } from '../../transport/smtp.ts';

@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import { DepescheError } from '../../errors.ts';
+import { isLoopbackHost } from '../admin/auth.ts';
 import { errorBody, layout } from './pages.ts';
 import { previewPlugin } from './plugin.ts';
 import { createCompiler, DEFAULT_PUBLIC_URL } from '../../render/index.ts';
@@ -22,12 +23,6 @@ export interface PreviewServer {
   /** e.g. `http://127.0.0.1:4000/` */
   url: string;
   close(): Promise<void>;
-}
-
-const loopbackNames = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-export function isLoopbackHost(host: string): boolean {
-  return loopbackNames.has(host) || host.startsWith('127.');
 }
 
 /**

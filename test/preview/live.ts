@@ -1,0 +1,43 @@
+import { writeFile } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
+
+export interface LiveUpdateRun {
+  /** Markdown file to save. */
+  file: string;
+  /** The file's content with a token somewhere the mail shows it. */
+  withToken(token: string): string;
+  /** Language column whose frame must show the token. @defaultValue `de` */
+  lang?: string;
+  runs?: number;
+  /** Quiet time after each save, so lint is done and each save is measured on an idle process. */
+  pauseMs?: number;
+}
+
+/**
+ * Saves the file `runs` times, each with a new token, and measures each time from the
+ * write until the page's mail frame shows the token: the editor's save → updated page.
+ */
+export async function measureLiveUpdates(page: Page, run: LiveUpdateRun): Promise<number[]> {
+  const timings: number[] = [];
+  for (let i = 1; i <= (run.runs ?? 5); i++) {
+    const token = `Live-Token-${i}-${Date.now()}`;
+    const started = performance.now();
+    await writeFile(run.file, run.withToken(token));
+    await page.waitForFunction(
+      ([t, lang]) => {
+        const frame = document.querySelector(`section.edition[data-lang="${lang}"] iframe.current`) as HTMLIFrameElement | null;
+        return frame?.contentDocument?.body?.innerText.includes(t!);
+      },
+      [token, run.lang ?? 'de'],
+      { timeout: 10_000, polling: 5 },
+    );
+    timings.push(performance.now() - started);
+    await new Promise((r) => setTimeout(r, run.pauseMs ?? 1200));
+  }
+  return timings;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
