@@ -41,6 +41,13 @@ async function refresh() {
     }).join('') : '<tr><td colspan="6" class="empty">No campaigns yet.</td></tr>';
     $('#error').textContent = '';
   } catch (e) { $('#error').textContent = e.message; }
+  try {
+    const { lists } = await api('GET', '/api/lists');
+    $('#lists').innerHTML = lists.map((l) => '<tr><td>' + esc(l.name) + '</td><td class="num">' + esc(l.total) + '</td><td>' +
+      esc(Object.entries(l.byStatus || {}).filter(([, n]) => n).map(([k, n]) => k + ' ' + n).join(' · ')) + '</td><td>' +
+      esc(Object.entries(l.activeByLang || {}).map(([k, n]) => k.toUpperCase() + ' ' + n).join(' · ')) + '</td></tr>').join('') ||
+      '<tr><td colspan="4" class="empty">No lists yet.</td></tr>';
+  } catch (e) { $('#lists').innerHTML = '<tr><td colspan="4" class="fail">' + esc(e.message) + '</td></tr>'; }
 }
 $('#rows').addEventListener('click', async (ev) => {
   const b = ev.target.closest('button'); if (!b) return;
@@ -79,7 +86,9 @@ export function campaignsPage(app: FastifyInstance, deps: CampaignsPageDeps): vo
 <label><input type="checkbox" name="again"> again</label>
 <button type="submit" name="send">Send</button> <button type="submit" name="dry">Dry run</button></fieldset></form>
 <p id="error" class="fail"></p><pre id="result" class="muted"></pre>
-<table><thead><tr><th>Id</th><th>Issue</th><th>List</th><th>State</th><th>Counts</th><th></th></tr></thead><tbody id="rows"></tbody></table>`;
+<table><thead><tr><th>Id</th><th>Issue</th><th>List</th><th>State</th><th>Counts</th><th></th></tr></thead><tbody id="rows"></tbody></table>
+<h2>Lists</h2>
+<table><thead><tr><th>List</th><th>Members</th><th>By status</th><th>Active by language</th></tr></thead><tbody id="lists"></tbody></table>`;
     return reply.type('text/html; charset=utf-8').send(page('Campaigns', body, { script }));
   });
 }
