@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { isDepescheError } from '../../errors.ts';
@@ -26,10 +26,20 @@ export function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`;
 }
 
+/** A content path as an editor types it: relative to the working directory when inside it. */
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
 /** Prints a failure and carries on: one broken issue must not stop the others. */
 export function reportFailure(slug: string, error: unknown): void {
-  if (isDepescheError(error)) process.stderr.write(`error: ${error.format()}\n`);
-  else process.stderr.write(`error: ${slug}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  if (isDepescheError(error)) {
+    if (error.location) error.location.file = displayPath(error.location.file);
+    process.stderr.write(`error: ${error.format()}\n`);
+  } else {
+    process.stderr.write(`error: ${slug}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
 }
 
 export function register(program: Command): void {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { Finding } from '../../render/index.ts';
 import { action } from '../program.ts';
-import { compilerFor, reportFailure, selectSlugs, type ContentOptions } from './build.ts';
+import { compilerFor, displayPath, reportFailure, selectSlugs, type ContentOptions } from './build.ts';
 
 function formatFinding(finding: Finding): string {
-  const where = finding.file ? `${finding.file}${finding.line ? `:${finding.line}` : ''}: ` : '';
+  const where = finding.file ? `${displayPath(finding.file)}${finding.line ? `:${finding.line}` : ''}: ` : '';
   const lang = finding.lang ? ` [${finding.lang}]` : '';
   return `${finding.severity}${lang} ${where}${finding.message} (${finding.rule})`;
 }
