@@ -34,7 +34,8 @@ describe('depesche build and lint', () => {
     expect(result.code).toBe(1);
     const badFile = join(scratch.dir, 'issues/2026-03-02-bad/de.md');
     const line = (await readFile(badFile, 'utf8')).split('\n').lastIndexOf('::: news') + 1;
-    expect(result.stderr).toContain(`${badFile}:${line}: The block "::: news" is not closed.`);
+    // Paths print relative to the working directory, as an editor would type them.
+    expect(result.stderr).toContain(`error: issues/2026-03-02-bad/de.md:${line}: The block "::: news" is not closed.`);
     expect(result.stdout).toMatch(/2026-03-01-good\/de\.html\s+\d+\.\d KB/);
     expect(result.stdout).toContain('1 of 2 issue(s) built');
     for (const ext of ['html', 'txt', 'mjml']) {
