@@ -138,5 +138,6 @@ describe('lintHtml on hand-made HTML', () => {
   it('wants alt on every image and absolute links', () => {
     expect(rules(page('lang="de"', '<img src="https://e.org/a.png"><img src="https://e.org/b.png" alt="">'))).toEqual(['error:img-alt', 'error:img-alt']);
     expect(rules(page('lang="de"', '<a href="mailto:x@example.org">m</a><a href="#top">t</a>'))).toEqual(['error:link-absolute', 'error:link-absolute']);
+    expect(rules(page('lang="de"', '<img src="images/a.png" alt="A">'))).toEqual(['error:link-absolute']);
   });
 });

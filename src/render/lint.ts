@@ -75,6 +75,13 @@ export function lintHtml({ edition, doc, html, lines }: EditionInput): Finding[]
     }
   }
 
+  for (const match of html.matchAll(/<img\b[^>]*?\bsrc="([^"]*)"/gi)) {
+    const src = decode(match[1]!);
+    if (!/^https?:\/\/[^/\s]+/i.test(src)) {
+      add('error', 'link-absolute', `The image "${src}" is not an absolute http(s) URL; mail clients cannot load it. Write the full address, starting with https://.`, src ? lineOf(lines, src) : undefined);
+    }
+  }
+
   const impressum = /<div class="impressum"[^>]*>([\s\S]*?)<\/div>/.exec(html);
   const impressumText = impressum ? decode(impressum[1]!.replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim() : '';
   if (impressumText.length < 40) {
