@@ -7,7 +7,7 @@ import { createCompiler } from '../src/render/index.ts';
 import { startPreviewServer } from '../src/server/preview/server.ts';
 import { launchBrowser } from '../test/support/browser.ts';
 import { copyContent } from '../test/preview/content.ts';
-import { measureLiveUpdates, median } from '../test/preview/live.ts';
+import { appendToFirstProse, measureLiveUpdates, median } from '../test/preview/live.ts';
 
 const TARGET_MS = 300;
 const RUNS = 7;
@@ -20,12 +20,7 @@ export async function run(): Promise<void> {
   if (!issue) throw new Error('no issue under issues/ to measure');
   const file = join(content.dir, 'issues', issue.slug, 'de.md');
   const source = await readFile(file, 'utf8');
-  // Appended to the first line of prose after the front matter, which every sample issue has.
-  const body = source.indexOf('\n---', 4) + 4;
-  const prose = /^\p{L}[^\n]*$/mu.exec(source.slice(body));
-  if (!prose) throw new Error(`${file} has no line of prose to edit`);
-  const at = body + prose.index + prose[0].length;
-  const withToken = (token: string) => `${source.slice(0, at)} ${token}${source.slice(at)}`;
+  const withToken = (token: string) => appendToFirstProse(source, token);
 
   // Baseline: the same rebuild a save triggers, without server, browser or watcher.
   const baseline: number[] = [];

@@ -9,7 +9,7 @@ import type { Transport } from '../../src/transport/types.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { startSmtp, type TestSmtp } from '../support/smtp.ts';
 import { copyContent, type ContentCopy } from './content.ts';
-import { measureLiveUpdates, median } from './live.ts';
+import { appendToFirstProse, measureLiveUpdates, median } from './live.ts';
 
 let content: ContentCopy;
 let smtp: TestSmtp;
@@ -74,9 +74,9 @@ async function frameText(lang: string): Promise<string> {
   return (await mailFrame(lang)).evaluate(() => document.body.innerText);
 }
 
-/** The first paragraph's sentence, with something appended, so each save changes the mail. */
+/** The mail with a token in its first paragraph, so each save changes what it shows. */
 function withToken(token: string): string {
-  return deSource.replace('Dafür bedanken wir uns herzlich.', `Dafür bedanken wir uns herzlich. ${token}`);
+  return appendToFirstProse(deSource, token);
 }
 
 describe('preview in Chromium', () => {

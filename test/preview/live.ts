@@ -41,3 +41,12 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
+
+/** `source` with `token` appended to its first line of prose after the front matter. */
+export function appendToFirstProse(source: string, token: string): string {
+  const body = source.indexOf('\n---', 4) + 4;
+  const prose = /^\p{L}[^\n]*$/mu.exec(source.slice(body));
+  if (!prose) throw new Error('no line of prose after the front matter');
+  const at = body + prose.index + prose[0].length;
+  return `${source.slice(0, at)} ${token}${source.slice(at)}`;
+}

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCompiler } from '../../src/render/index.ts';
@@ -8,6 +8,7 @@ import { createSmtpTransport } from '../../src/transport/smtp.ts';
 import type { Transport } from '../../src/transport/types.ts';
 import { startSmtp, type TestSmtp } from '../support/smtp.ts';
 import { copyContent, rawGet, type ContentCopy } from './content.ts';
+import { appendToFirstProse } from './live.ts';
 
 const PUBLIC_URL = 'https://news.example.org';
 
@@ -80,6 +81,22 @@ describe('preview server: what it serves', () => {
     }
     expect(issue.limits.clipBytes).toBe(102 * 1024);
     expect(issue.proof).toBe(true);
+  });
+});
+
+describe('preview server without a watcher', () => {
+  it('rebuilds an issue when its page is opened', async () => {
+    const file = join(content.dir, 'issues', slug, 'de.md');
+    const token = `Fresh-Token-${Date.now()}`;
+    await writeFile(file, appendToFirstProse(markdown, token));
+    try {
+      await rawGet(server.url, `/issues/${slug}`);
+      const mail = await rawGet(server.url, `/issues/${slug}/de/email.html`);
+      expect(mail.body).toContain(token);
+    } finally {
+      await writeFile(file, markdown);
+      await rawGet(server.url, `/issues/${slug}`);
+    }
   });
 });
 

@@ -82,8 +82,13 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
     });
   }
 
+  // Without a watcher (e.g. `depesche serve`) nothing tells the cache about edits, so each
+  // page view lists again and rebuilds the issue it shows; the frame and JSON that follow reuse it.
+  const fresh = options.watch === false;
+
   app.get('/', async (_request, reply) => {
     let body: string;
+    if (fresh) state.forgetList();
     try {
       const summaries = await state.summaries();
       const rows = await Promise.all(summaries.map(async (summary) => ({ summary, state: await state.get(summary.slug) })));
@@ -95,7 +100,9 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
   });
 
   app.get<{ Params: { slug: string } }>('/issues/:slug', async (request, reply) => {
+    if (fresh) state.forgetList();
     const summary = await issueOf(request.params.slug);
+    if (fresh) await state.rebuild(summary.slug);
     return html(reply, 200, layout({ title: summary.title || summary.slug, base, page: 'issue', slug: summary.slug, body: issueBody(summary) }));
   });
 

@@ -76,6 +76,11 @@ export class PreviewState {
     return this.#summaries;
   }
 
+  /** Lists the issues again on next use: for previews that do not watch the folder. */
+  forgetList(): void {
+    this.#summaries = undefined;
+  }
+
   async summary(slug: string): Promise<PreviewIssueSummary | undefined> {
     return (await this.summaries()).find((s) => s.slug === slug);
   }
