@@ -39,7 +39,8 @@ function parsePrometheus(text: string): { name: string; labels: Record<string, s
       continue;
     }
     expect(line.startsWith('#'), where).toBe(false);
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?(?:[0-9.e+-]+|Inf|NaN|\+Inf))(?: -?\d+)?$/.exec(line);
+    // Values as Go's ParseFloat reads them (Prometheus does): NaN and Inf in any letter case.
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ([-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|[iI][nN][fF]|[nN][aA][nN]))(?: -?\d+)?$/.exec(line);
     expect(match, where).not.toBeNull();
     const [, name, labelText, rawValue] = match!;
     const labels: Record<string, string> = {};
@@ -54,8 +55,9 @@ function parsePrometheus(text: string): { name: string; labels: Record<string, s
     }
     const family = name!.replace(/_(bucket|sum|count|total|created)$/, '');
     expect(types.has(name!) || types.has(family), `TYPE before sample, ${where}`).toBe(true);
-    const value = rawValue === '+Inf' || rawValue === 'Inf' ? Infinity : Number(rawValue);
-    expect(Number.isNaN(value) && rawValue !== 'NaN', where).toBe(false);
+    const lower = rawValue!.toLowerCase();
+    const value = lower.endsWith('inf') ? (lower.startsWith('-') ? -Infinity : Infinity) : lower === 'nan' ? NaN : Number(rawValue);
+    expect(Number.isNaN(value) && lower !== 'nan', where).toBe(false);
     samples.push({ name: name!, labels, value });
   }
   return samples;
@@ -201,6 +203,26 @@ describe('admin app with Redis, queues, inbox and metrics', () => {
       const queuesApi = await app.inject({ url: '/queues/api/queues' });
       expect(queuesApi.statusCode).toBe(200);
       expect(JSON.stringify(queuesApi.json())).toContain('admin-test');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('still answers /metrics when a source fails, and says which', async () => {
+    const metrics = createMetrics({
+      queues: async () => {
+        throw new Error('redis down');
+      },
+      deliveries: async () => ({ sent: 1 }),
+    });
+    const app = await buildAdminApp({ config: { ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: undefined }, metrics });
+    try {
+      const res = await app.inject({ url: '/metrics' });
+      expect(res.statusCode).toBe(200);
+      const samples = parsePrometheus(res.body);
+      expect(samples.find((s) => s.name === 'depesche_metrics_source_up' && s.labels.source === 'queues')?.value).toBe(0);
+      expect(samples.find((s) => s.name === 'depesche_metrics_source_up' && s.labels.source === 'deliveries')?.value).toBe(1);
+      expect(samples.some((s) => s.name === 'depesche_queue_jobs')).toBe(false);
     } finally {
       await app.close();
     }

@@ -31,6 +31,20 @@ export function createMetrics(initial: MetricsSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'depesche_' });
 
+  // A scrape must answer even when Redis does not; depesche_metrics_source_up says which
+  // figures are missing.
+  // prom-client collects all metrics concurrently, so that gauge waits for the reads.
+  const up = new Map<string, number>();
+  const pending = new Map<string, Promise<void>>();
+  const guarded = (source: string, read: () => Promise<void>): Promise<void> => {
+    const done = read().then(
+      () => void up.set(source, 1),
+      () => void up.set(source, 0),
+    );
+    pending.set(source, done);
+    return done;
+  };
+
   new Gauge({
     name: 'depesche_queue_jobs',
     help: 'BullMQ jobs per queue and state (waiting, active, delayed, failed, …); queue depth is waiting + delayed.',
@@ -38,10 +52,13 @@ export function createMetrics(initial: MetricsSources = {}): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      if (!sources.queues) return;
-      for (const { queue, counts } of await sources.queues()) {
-        for (const [state, value] of Object.entries(counts)) this.set({ queue, state }, value);
-      }
+      const read = sources.queues;
+      if (!read) return;
+      await guarded('queues', async () => {
+        for (const { queue, counts } of await read()) {
+          for (const [state, value] of Object.entries(counts)) this.set({ queue, state }, value);
+        }
+      });
     },
   });
 
@@ -52,10 +69,13 @@ export function createMetrics(initial: MetricsSources = {}): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      if (!sources.deliveries) return;
-      for (const [result, value] of Object.entries(await sources.deliveries())) {
-        if (Number.isFinite(value) && value > 0) this.inc({ result }, value);
-      }
+      const read = sources.deliveries;
+      if (!read) return;
+      await guarded('deliveries', async () => {
+        for (const [result, value] of Object.entries(await read())) {
+          if (Number.isFinite(value) && value > 0) this.inc({ result }, value);
+        }
+      });
     },
   });
 
@@ -65,6 +85,18 @@ export function createMetrics(initial: MetricsSources = {}): Metrics {
     labelNames: ['result'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
+  });
+
+  new Gauge({
+    name: 'depesche_metrics_source_up',
+    help: 'Whether this scrape could read a source (1) or not (0): queues, deliveries.',
+    labelNames: ['source'],
+    registers: [registry],
+    async collect() {
+      await Promise.all(pending.values());
+      this.reset();
+      for (const [source, value] of up) this.set({ source }, value);
+    },
   });
 
   return {
