@@ -11,6 +11,8 @@ export interface LiveUpdateRun {
   runs?: number;
   /** Quiet time after each save, so lint is done and each save is measured on an idle process. */
   pauseMs?: number;
+  /** Called after each measured update, e.g. to ask the server what the build took. */
+  after?: () => Promise<void>;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function measureLiveUpdates(page: Page, run: LiveUpdateRun): Promis
       { timeout: 10_000, polling: 5 },
     );
     timings.push(performance.now() - started);
+    await run.after?.();
     await new Promise((r) => setTimeout(r, run.pauseMs ?? 1200));
   }
   return timings;

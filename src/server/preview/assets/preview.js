@@ -165,7 +165,8 @@ function issuePage() {
   }
 
   /** Loads the mail into a second frame and swaps it in once loaded, at the old scroll offset. */
-  function loadFrame(col, key) {
+  function loadFrame(col, version) {
+    const key = `${version}|${view.dark}`;
     if (col.key === key || col.pending === key) return;
     for (const stale of col.viewport.querySelectorAll('iframe.next')) stale.remove();
     const frame = el('iframe', {
@@ -186,12 +187,11 @@ function issuePage() {
         current?.remove();
         col.key = key;
         col.pending = null;
-        document.body.dataset.shown = `${data.version}`;
-        document.dispatchEvent(new CustomEvent('depesche:frame', { detail: { lang: col.lang, version: data.version } }));
+        document.body.dataset.shown = `${version}`;
       },
       { once: true },
     );
-    frame.src = `issues/${encodeURIComponent(slug)}/${col.lang}/email.html?v=${data.version}${view.dark ? '&scheme=dark' : ''}`;
+    frame.src = `issues/${encodeURIComponent(slug)}/${col.lang}/email.html?v=${version}${view.dark ? '&scheme=dark' : ''}`;
     col.viewport.append(frame);
   }
 
@@ -219,7 +219,7 @@ function issuePage() {
       col.viewport.hidden = !isPreview;
       col.viewport.classList.toggle('dark', view.dark);
       col.source.hidden = isPreview;
-      if (isPreview) loadFrame(col, `${data.version}|${view.dark}`);
+      if (isPreview) loadFrame(col, data.version);
       else if (col.source.dataset.key !== `${data.version}|${view.tab}`) {
         col.source.textContent = edition[view.tab];
         col.source.dataset.key = `${data.version}|${view.tab}`;
@@ -357,7 +357,12 @@ function issuePage() {
   render();
   refresh();
   connect((event) => {
-    if (event.slug === slug && (event.type === 'issue' || event.type === 'lint')) refresh();
+    if (event.slug !== slug) return;
+    // A good build: load the new mail right away, while the JSON for the panels is on its way.
+    if (event.type === 'issue' && event.ok && data && view.tab === 'preview') {
+      for (const col of columns.values()) if (col.root.isConnected && data.editions.some((e) => e.lang === col.lang)) loadFrame(col, event.version);
+    }
+    if (event.type === 'issue' || event.type === 'lint') refresh();
   }, refresh);
 }
 
