@@ -91,6 +91,7 @@ describe('depesche dev without REDIS_URL', () => {
     for (const path of ['/', '/inbox', '/api', '/queues', '/metrics']) expect(out).toContain(`${base}${path}`);
     expect(out).toContain(`http://127.0.0.1:${port + 1}`);
     expect(out).toMatch(/Redis\s+redis:\/\/127\.0\.0\.1:\d+ \(private/);
+    expect(out).toContain('The list "sample" has 3 German and 3 English active readers');
     const env = readFileSync(join(cwd, '.depesche/dev.env'), 'utf8');
     expect(env).toMatch(/^REDIS_URL=redis:\/\/127\.0\.0\.1:\d+$/m);
     expect(env).toMatch(/^DEPESCHE_SECRET=[0-9a-f]{64}$/m);

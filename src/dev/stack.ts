@@ -26,6 +26,8 @@ export interface DevOptions {
 export interface DevStack {
   config: Config;
   urls: { admin: string; preview: string; inbox: string; api: string; queues: string; metrics: string; public: string; archive: string; smtp: string; redis: string };
+  /** Active members of the sample list by language, as seeded or as left by earlier runs. */
+  sample: Record<Lang, number>;
   /** Settings a CLI in another terminal needs to reach this stack. */
   cliEnv: Record<string, string>;
   close(): Promise<void>;
@@ -141,8 +143,11 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
     };
     writeFileSync(join(stateDir, 'dev.env'), Object.entries(cliEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
 
+    const sample = (await apps.store.lists()).find((l) => l.name === SAMPLE_LIST)?.activeByLang ?? { de: 0, en: 0 };
+
     return {
       config,
+      sample,
       urls: {
         admin,
         preview: `${admin}/`,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SAMPLE_LIST, SAMPLE_SUBSCRIBERS, startDevStack, type DevStack } from '../../dev/stack.ts';
+import { SAMPLE_LIST, startDevStack, type DevStack } from '../../dev/stack.ts';
 import { action, intOption } from '../program.ts';
 
 function banner(stack: DevStack): string {
@@ -16,15 +16,14 @@ function banner(stack: DevStack): string {
     ['SMTP (inbox)', urls.smtp],
     ['Redis', urls.redis],
   ];
-  const de = SAMPLE_SUBSCRIBERS.filter((s) => s.lang === 'de').length;
-  const en = SAMPLE_SUBSCRIBERS.length - de;
+  const { de, en } = stack.sample;
   return [
     '',
     'Depesche dev is running (loopback only)',
     '',
     ...rows.map(([label, url]) => `  ${label.padEnd(13)} ${url}`),
     '',
-    `The list "${SAMPLE_LIST}" holds ${de} German and ${en} English readers. Send an issue to it from`,
+    `The list "${SAMPLE_LIST}" has ${de} German and ${en} English active readers. Send an issue to it from`,
     `Campaigns, or from another terminal in this folder:`,
     '',
     '  set -a; . .depesche/dev.env; set +a',
