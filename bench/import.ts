@@ -102,7 +102,7 @@ export async function run(): Promise<void> {
     const bad = await generate(file, ROWS);
     console.log(`generated ${ROWS.toLocaleString('en')} rows (${bad} invalid) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-    // Baseline: bare HSETs, pipelined in the same batch size, same parser.
+    // Baseline: a plain csv-parse stream into bare HSETs, pipelined in the same batch size.
     const baseKeys = keyspace('baseline');
     const before0 = await usedMemory(redis);
     const baseStart = performance.now();

@@ -62,6 +62,13 @@ describe('CSV import', () => {
       'ANNA@example.org,Anna M.,en,x',
       'emil@example.org,Emil\u0007,de,x',
       'fritz@example.org,,,x',
+      'gina@example.org,"Gina "The" Great",de,x',
+      'hans@example.org,Hans,de,x',
+      'ines@example.org,"never closed,de,x',
+      'jan@example.org,Jan,en,x',
+      'kai@example.org,O"Brien,en,x',
+      '',
+      'lea@example.org,"Lea, Dr.",de,"notes\nover two lines"',
     ].join('\n');
     // Tiny batches, so rows meet Redis across many round trips with one in flight.
     const { summary, report } = await importText(store, csv, 'weekly', 2);
@@ -71,8 +78,16 @@ describe('CSV import', () => {
       ['5', 'carla@example.org', 'lang must be "de" or "en", got "fr"'],
       ['7', '', 'email is missing'],
       ['9', 'emil@example.org', 'name contains control characters or line breaks'],
+      // A broken quote spoils its own row only; the rows after it still count.
+      ['11', 'gina@example.org,"Gina "The" Great",de,x', 'malformed CSV: a quoted field has text after its closing quote (write a quote inside quotes as "")'],
+      ['13', 'ines@example.org,"never closed,de,x', 'malformed CSV: a quoted field is never closed'],
     ]);
-    expect(summary).toEqual({ rows: 9, created: 3, updated: 1, unchanged: 0, joined: 0, rejected: 5 });
+    expect(summary).toEqual({ rows: 15, created: 7, updated: 1, unchanged: 0, joined: 0, rejected: 7 });
+    for (const email of ['hans@example.org', 'jan@example.org']) expect(await store.findByEmail(email)).not.toBeNull();
+    // A quote inside an unquoted field is just a character; a quoted field may span lines in other columns.
+    expect(await store.findByEmail('kai@example.org')).toMatchObject({ name: 'O"Brien' });
+    expect(await store.findByEmail('gina@example.org')).toBeNull();
+    expect(await store.findByEmail('lea@example.org')).toMatchObject({ name: 'Lea, Dr.' });
     // The later row for the same address (other case) wins: last one in the file.
     expect(await store.findByEmail('anna@example.org')).toMatchObject({ name: 'Anna M.', lang: 'en', status: 'active', consent: { source: 'import:test.csv' } });
     // HTML is stored as written; pages and mails escape it on output.
@@ -125,6 +140,13 @@ describe('CSV import', () => {
     // Importing the export again into the source changes nothing and resubscribes no one.
     expect((await importText(source, text, 'l')).summary).toMatchObject({ unchanged: 3 });
     expect((await source.findByEmail('b@example.org'))!.status).toBe('unsubscribed');
+  });
+
+  it('reads what German spreadsheets save: BOM, semicolons, CRLF', async () => {
+    const store = fresh();
+    const { summary } = await importText(store, '\uFEFFE-Mail;Email;Name;Lang\r\nx;m@example.org;"Müller; Hans";en\r\n', 'de-excel');
+    expect(summary).toMatchObject({ created: 1, rejected: 0 });
+    expect(await store.findByEmail('m@example.org')).toMatchObject({ name: 'Müller; Hans', lang: 'en' });
   });
 
   it('refuses a file without an email column, naming what it found', async () => {

@@ -3,11 +3,11 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { parse, type CsvError } from 'csv-parse';
 import { stringify } from 'csv-stringify';
 import { DepescheError } from '../errors.ts';
 import type { Lang } from '../render/edition.ts';
 import type { RedisSubscriberStore, UpsertRow } from './redis-store.ts';
+import { readCsv } from './csv-records.ts';
 import type { SubscriberStatus } from './types.ts';
 import { checkLang, checkListName, checkName, checkStatus, normalizeEmail } from './validate.ts';
 
@@ -55,13 +55,20 @@ export interface Rejection {
 /**
  * Streams a CSV into a list. Rows are validated one by one; bad ones go to the report and
  * never stop the good ones, which are written in pipelined batches while the next batch
- * is parsed. Re-running the same file changes nothing (upserts are idempotent).
+ * is parsed. A broken quote spoils its own row only (see csv-records.ts). Re-running the
+ * same file changes nothing (upserts are idempotent).
  */
 export async function importCsv(input: Readable, options: ImportOptions): Promise<ImportSummary> {
   const list = checkListName(options.list);
   if (!list.ok) throw new DepescheError('E_INPUT', list.reason, { hint: 'Pass --list with a name like `weekly` or `briefing-de`.' });
   const batchSize = options.batchSize ?? 2000;
   const summary: ImportSummary = { rows: 0, created: 0, updated: 0, unchanged: 0, joined: 0, rejected: 0 };
+  let bytes = 0;
+  input.on('data', (chunk: Buffer | string) => (bytes += chunk.length));
+  const csv = await readCsv(input);
+  if (!csv) throw new DepescheError('E_INPUT', 'The CSV file is empty.', { hint: `Start it with a header line: ${CSV_COLUMNS.join(',')}` });
+  // A file without an email column stops here, before the report or Redis see anything.
+  const columns = headerColumns(csv.header, options);
   const reporter = options.report ? stringify({ header: true, columns: ['row', 'reason', ...CSV_COLUMNS] }) : undefined;
   const reportDone = reporter && options.report ? (reporter.pipe(options.report), finished(options.report)) : undefined;
 
@@ -70,29 +77,13 @@ export async function importCsv(input: Readable, options: ImportOptions): Promis
     if (!reporter) return;
     const v = rejection.values;
     const pick = (i: number | undefined) => (i === undefined ? '' : (v[i] ?? ''));
-    const values = columns ? CSV_COLUMNS.map((c) => pick(columns[c])) : [v.join(',')];
+    // An unreadable row goes to the report whole, in the email column, so nothing is lost.
+    const values = columns ? CSV_COLUMNS.map((c) => pick(columns[c])) : [v.join(','), '', '', ''];
     reporter.write([rejection.row, rejection.reason, ...values]);
   };
 
-  let columns: ColumnMap | undefined;
-  const skipped: { error: CsvError | undefined; raw: string | undefined }[] = [];
-  const parser = input.pipe(
-    parse({
-      bom: true,
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      on_skip: (error, raw) => {
-        skipped.push({ error, raw });
-        return undefined;
-      },
-    }),
-  );
-
   let batch: UpsertRow[] = [];
   let inFlight: Promise<void> | undefined;
-  let bytes = 0;
   const defaults = {
     defaultLang: options.defaultLang ?? 'de',
     defaultStatus: options.defaultStatus ?? 'active',
@@ -118,30 +109,20 @@ export async function importCsv(input: Readable, options: ImportOptions): Promis
   };
 
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { bytes: number } }>) {
-      bytes = info.bytes;
-      if (!columns) {
-        columns = headerColumns(record, options);
+    for await (const record of csv.records) {
+      summary.rows++;
+      if ('error' in record) {
+        reject({ row: record.row, reason: record.error, values: [record.raw] }, undefined);
         continue;
       }
-      for (const skip of skipped.splice(0)) {
-        summary.rows++;
-        reject({ row: summary.rows + 1, reason: `malformed CSV: ${skip.error?.message ?? 'unreadable row'}`, values: [skip.raw ?? ''] }, undefined);
-      }
-      summary.rows++;
-      const checked = checkRow(record, columns);
+      const checked = checkRow(record.fields, columns);
       if (typeof checked === 'string') {
-        reject({ row: summary.rows + 1, reason: checked, values: record }, columns);
+        reject({ row: record.row, reason: checked, values: record.fields }, columns);
         continue;
       }
       batch.push(checked);
       if (batch.length >= batchSize) await flush();
     }
-    for (const skip of skipped.splice(0)) {
-      summary.rows++;
-      reject({ row: summary.rows + 1, reason: `malformed CSV: ${skip.error?.message ?? 'unreadable row'}`, values: [skip.raw ?? ''] }, undefined);
-    }
-    if (!columns) throw new DepescheError('E_INPUT', 'The CSV file is empty.', { hint: `Start it with a header line: ${CSV_COLUMNS.join(',')}` });
     if (batch.length > 0) await flush();
     await inFlight;
     options.onProgress?.({ bytes, rows: summary.rows });

@@ -79,6 +79,10 @@ export function register(program: Command): void {
               report,
               onProgress: ({ bytes, rows }) => bar?.update(bytes, { rows }),
             });
+          } catch (error) {
+            report.end();
+            if (!options.report) await rm(reportPath, { force: true });
+            throw error;
           } finally {
             bar?.stop();
           }
