@@ -138,6 +138,17 @@ describe('preview in Chromium', () => {
     await page.click('#tab-switch button[data-tab="preview"]');
     await page.click('#width-switch button[data-width="desktop"]');
 
+    // The same switches from the keyboard.
+    await page.keyboard.press('t');
+    expect(await textPane.isVisible()).toBe(true);
+    await page.keyboard.press('p');
+    expect(await textPane.isVisible()).toBe(false);
+    await page.keyboard.press('w');
+    expect(await page.locator('section.edition[data-lang="de"] iframe.current').evaluate((f) => f.clientWidth)).toBe(375);
+    await page.keyboard.press('w');
+    await page.keyboard.press('l'); // both → de
+    expect(await page.locator('section.edition').count()).toBe(1);
+
     // Header fields and the size meter with Gmail's clipping mark.
     const meta = await page.locator('section.edition[data-lang="de"] .meta').innerText();
     expect(meta).toContain(api.editions.find((e) => e.lang === 'de')!.subject);

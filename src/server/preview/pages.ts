@@ -108,10 +108,10 @@ export function issueBody(summary: PreviewIssueSummary): string {
     .join('');
   return `<main class="issue">
 <div class="toolbar" role="toolbar">
-  <div class="seg" id="lang-switch" aria-label="Language">${langButtons}${summary.langs.length > 1 ? '<button type="button" data-lang="both" title="Side by side">Side by side</button>' : ''}</div>
-  <div class="seg" id="width-switch" aria-label="Width"><button type="button" data-width="desktop" title="600 px and wider">Desktop</button><button type="button" data-width="mobile" title="375 px">Mobile 375</button></div>
-  <div class="seg" id="tab-switch" aria-label="View"><button type="button" data-tab="preview">Preview</button><button type="button" data-tab="text">Text</button><button type="button" data-tab="html">HTML</button><button type="button" data-tab="mjml">MJML</button></div>
-  <label class="toggle" title="Emulates prefers-color-scheme: dark inside the mail"><input type="checkbox" id="dark-toggle"> Dark mode</label>
+  <div class="seg" id="lang-switch" aria-label="Language" title="Key: l">${langButtons}${summary.langs.length > 1 ? '<button type="button" data-lang="both" title="Side by side">Side by side</button>' : ''}</div>
+  <div class="seg" id="width-switch" aria-label="Width" title="Key: w"><button type="button" data-width="desktop" title="600 px and wider">Desktop</button><button type="button" data-width="mobile" title="375 px">Mobile 375</button></div>
+  <div class="seg" id="tab-switch" aria-label="View" title="Keys: p, t, h, m"><button type="button" data-tab="preview">Preview</button><button type="button" data-tab="text">Text</button><button type="button" data-tab="html">HTML</button><button type="button" data-tab="mjml">MJML</button></div>
+  <label class="toggle" title="Emulates prefers-color-scheme: dark inside the mail (key: d)"><input type="checkbox" id="dark-toggle"> Dark mode</label>
   <span class="status" id="build-status"></span>
 </div>
 <div class="workspace">

@@ -354,6 +354,20 @@ function issuePage() {
     }
   });
 
+  // Keys for the switches an editor flips all day; ignored while typing in the proof form.
+  document.addEventListener('keydown', (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest('input, select, textarea')) return;
+    const cycle = [...langs, ...(langs.length > 1 ? ['both'] : [])];
+    const tabs = { p: 'preview', t: 'text', h: 'html', m: 'mjml' };
+    if (event.key === 'l') view.lang = cycle[(cycle.indexOf(view.lang) + 1) % cycle.length];
+    else if (event.key === 'w') view.width = view.width === 'desktop' ? 'mobile' : 'desktop';
+    else if (event.key === 'd') view.dark = !view.dark;
+    else if (tabs[event.key]) view.tab = tabs[event.key];
+    else return;
+    saveView();
+    render();
+  });
+
   render();
   refresh();
   connect((event) => {
