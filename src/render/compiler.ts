@@ -228,10 +228,9 @@ export function createCompiler(options: CompilerOptions): Compiler {
         documents.clear();
         return 'all';
       }
-      if (rel[0] === 'issues' && rel[1]) {
-        for (const file of documents.keys()) if (relative(contentDir, file).split(sep)[1] === rel[1]) documents.delete(file);
-        return [rel[1]];
-      }
+      // Parsed issue files are keyed by their text, so a changed file is reparsed on its
+      // own and the other language stays cached.
+      if (rel[0] === 'issues' && rel[1]) return [rel[1]];
       return [];
     },
   };
