@@ -2,6 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCompiler } from '../../src/render/index.ts';
+import Fastify from 'fastify';
+import { previewPlugin } from '../../src/server/preview/plugin.ts';
 import { startPreviewServer, type PreviewServer } from '../../src/server/preview/server.ts';
 import type { PreviewCompiler } from '../../src/server/preview/types.ts';
 import { createSmtpTransport } from '../../src/transport/smtp.ts';
@@ -34,6 +36,7 @@ beforeAll(async () => {
     compiler,
     transport,
     mailFrom: 'China AI2X Briefing <briefing@news.example.org>',
+    links: [{ href: '/inbox', label: 'Inbox' }],
     watch: false,
   });
 });
@@ -50,6 +53,7 @@ describe('preview server: what it serves', () => {
     const index = await rawGet(server.url, '/');
     expect(index.status).toBe(200);
     expect(index.body).toContain(`href="issues/${slug}"`);
+    expect(index.body).toContain('<a class="nav" href="/inbox">Inbox</a>');
     const view = await rawGet(server.url, `/issues/${slug}`);
     expect(view.status).toBe(200);
     expect(view.body).toContain(`data-slug="${slug}"`);
@@ -60,6 +64,32 @@ describe('preview server: what it serves', () => {
     // Sample values replace every merge marker in what the editor sees.
     expect(mail.body).not.toContain('%%depesche.');
     expect(mail.body).toContain(`${PUBLIC_URL}/unsubscribe/preview`);
+  });
+
+  it('works under a prefix in a host app, with relative links and its own 404 page', async () => {
+    const host = Fastify();
+    host.get('/healthz', async () => ({ ok: true }));
+    await host.register(previewPlugin, {
+      prefix: '/preview',
+      contentDir: content.dir,
+      publicUrl: PUBLIC_URL,
+      compiler: createCompiler({ contentDir: content.dir, publicUrl: PUBLIC_URL }),
+      watch: false,
+    });
+    try {
+      const index = await host.inject('/preview/');
+      expect(index.statusCode).toBe(200);
+      expect(index.body).toContain('<base href="/preview/">');
+      expect(index.body).toContain(`href="issues/${slug}"`);
+      expect((await host.inject(`/preview/issues/${slug}/en/email.html`)).statusCode).toBe(200);
+      expect((await host.inject('/preview/assets/preview.css')).statusCode).toBe(200);
+      const missing = await host.inject('/preview/nothing-here');
+      expect(missing.statusCode).toBe(404);
+      expect(missing.body).toContain('<base href="/preview/">');
+      expect((await host.inject('/healthz')).json()).toEqual({ ok: true });
+    } finally {
+      await host.close();
+    }
   });
 
   it('gives the page script every panel in JSON', async () => {

@@ -13,9 +13,17 @@ interface LayoutOptions {
   page: 'index' | 'issue' | 'error';
   slug?: string;
   body: string;
+  /** Other pages of the app the preview is mounted in, e.g. the dev inbox. */
+  links?: readonly NavLink[];
 }
 
-export function layout({ title, base, page, slug, body }: LayoutOptions): string {
+export interface NavLink {
+  /** Absolute path, or relative to where the preview is mounted. */
+  href: string;
+  label: string;
+}
+
+export function layout({ title, base, page, slug, body, links = [] }: LayoutOptions): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -31,6 +39,7 @@ export function layout({ title, base, page, slug, body }: LayoutOptions): string
 <header class="topbar">
   <a class="brand" href="./"><span class="brand-mark">D</span> Depesche <span class="brand-sub">preview</span></a>
   <span class="crumb">${page === 'issue' ? escapeHtml(title) : ''}</span>
+  ${links.map((l) => `<a class="nav" href="${escapeHtml(l.href)}">${escapeHtml(l.label)}</a>`).join('')}
   <span class="live" id="live" title="Live reload connection">connecting…</span>
 </header>
 ${body}

@@ -72,13 +72,13 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
       return reply.code(status).send({ error: { code: isDepescheError(error) ? error.code : 'E_INTERNAL', message, hint } });
     }
     const detail = hint ? `${message}\n→ ${hint}` : message;
-    return html(reply, status, layout({ title: status === 404 ? 'Not found' : 'Error', base, page: 'error', body: errorBody(status, status === 404 ? 'Not found' : 'Something went wrong', detail) }));
+    return html(reply, status, layout({ links: options.links, title: status === 404 ? 'Not found' : 'Error', base, page: 'error', body: errorBody(status, status === 404 ? 'Not found' : 'Something went wrong', detail) }));
   });
   // At the root the host app owns the not-found handler; under a prefix the preview has its own.
   if (app.prefix) {
     app.setNotFoundHandler((request, reply) => {
       const error = notFound(`The page ${request.url.slice(0, 200)}`);
-      return html(reply, 404, layout({ title: 'Not found', base, page: 'error', body: errorBody(404, 'Not found', error.message) }));
+      return html(reply, 404, layout({ links: options.links, title: 'Not found', base, page: 'error', body: errorBody(404, 'Not found', error.message) }));
     });
   }
 
@@ -96,14 +96,14 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
     } catch (error) {
       body = indexBody([], describeFailure(error, contentDir));
     }
-    return html(reply, 200, layout({ title: 'Issues', base, page: 'index', body }));
+    return html(reply, 200, layout({ links: options.links, title: 'Issues', base, page: 'index', body }));
   });
 
   app.get<{ Params: { slug: string } }>('/issues/:slug', async (request, reply) => {
     if (fresh) state.forgetList();
     const summary = await issueOf(request.params.slug);
     if (fresh) await state.rebuild(summary.slug);
-    return html(reply, 200, layout({ title: summary.title || summary.slug, base, page: 'issue', slug: summary.slug, body: issueBody(summary) }));
+    return html(reply, 200, layout({ links: options.links, title: summary.title || summary.slug, base, page: 'issue', slug: summary.slug, body: issueBody(summary) }));
   });
 
   app.get<{ Params: { slug: string; lang: string }; Querystring: { scheme?: string } }>('/issues/:slug/:lang/email.html', async (request, reply) => {

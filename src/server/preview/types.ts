@@ -1,5 +1,6 @@
 import type { Edition, Lang } from '../../render/edition.ts';
 import type { Transport } from '../../transport/types.ts';
+import type { NavLink } from './pages.ts';
 import type { ProofSettings } from './proof.ts';
 
 /**
@@ -52,6 +53,8 @@ export interface PreviewOptions {
   mailFrom?: string;
   /** Headers and link signing of proofs: `UNSUBSCRIBE_MAILTO`, `LIST_ID_DOMAIN`, `DEPESCHE_SECRET`. */
   proofSettings?: Partial<Pick<ProofSettings, 'unsubscribeMailto' | 'listIdDomain' | 'secret' | 'list'>>;
+  /** Links in the top bar to the host app's other pages, e.g. `{ href: '/inbox', label: 'Inbox' }`. */
+  links?: readonly NavLink[];
   /** Watch the content and push updates to open pages. @defaultValue true */
   watch?: boolean;
 }
