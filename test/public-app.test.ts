@@ -147,6 +147,13 @@ describe('double opt-in', () => {
     expect(await store.get(id)).toMatchObject({ status: 'pending', lang: 'en' });
     const mail = await waitForMail('back@example.org');
     expect(mail.parsed.subject).toBe('Please confirm your newsletter subscription');
+
+    // Submitting the pending address again within minutes sends no second mail.
+    const repeat = await app.inject({ method: 'POST', url: '/subscribe', payload: { email: 'back@example.org', lang: 'de' } });
+    expect(repeat.statusCode).toBe(202);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(mailsTo('back@example.org')).toHaveLength(1);
+    expect((await store.get(id))!.lang).toBe('en');
   });
 });
 

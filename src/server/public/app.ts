@@ -32,6 +32,9 @@ export class FieldError extends DepescheError {
   }
 }
 
+/** A pending address gets at most one confirmation mail in this window. */
+const RESEND_AFTER_MS = 10 * 60_000;
+
 const STATUS: Partial<Record<string, number>> = { E_INPUT: 400, E_TOKEN: 403, E_NOT_FOUND: 404, E_SMTP: 503, E_REDIS: 503, E_CONFIG: 500 };
 
 /**
@@ -187,8 +190,15 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
         mail = false;
       } else {
         id = existing.id;
-        await store.upsert({ email: email.value, lang, ...(name.value ? { name: name.value } : {}) }, list.value);
-        await store.markPending(id, { signupIp: ip, source: 'form' });
+        const lastSent = existing.status === 'pending' && existing.consent.confirmationSentAt ? Date.parse(existing.consent.confirmationSentAt) : 0;
+        if (Date.now() - lastSent < RESEND_AFTER_MS) {
+          // Someone keeps submitting a pending address: one mail per window, or the form
+          // becomes a way to flood a stranger's inbox from many IPs.
+          mail = false;
+        } else {
+          await store.upsert({ email: email.value, lang, ...(name.value ? { name: name.value } : {}) }, list.value);
+          await store.markPending(id, { signupIp: ip, source: 'form' });
+        }
       }
       if (mail) {
         const token = signToken({ act: 'confirm', sub: id, exp: Math.floor(Date.now() / 1000) + config.CONFIRM_TTL_DAYS * 86_400 }, secret);
