@@ -1,4 +1,5 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -20,7 +21,6 @@ export async function copyContent(): Promise<ContentCopy> {
 
 /** GET with the path exactly as given: fetch() would resolve `..` before sending it. */
 export async function rawGet(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
-  const { request } = await import('node:http');
   const url = new URL(base);
   return new Promise((resolveRequest, reject) => {
     const req = request({ host: url.hostname, port: url.port, path, method: 'GET', headers }, (res) => {
