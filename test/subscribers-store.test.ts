@@ -134,6 +134,19 @@ describe('RedisSubscriberStore', () => {
     await expect(store.setStatus('424242', 'active')).rejects.toThrow(/No subscriber/);
   });
 
+  it('survives a Redis restart: data kept (AOF), scripts reloaded on their own', async () => {
+    const { id } = await store.upsert({ email: 'restart@example.org', lang: 'en' }, 'r');
+    await server.kill();
+    await server.restart();
+    expect(await store.get(id)).toMatchObject({ email: 'restart@example.org', lang: 'en' });
+    // The restarted server has an empty script cache: EVALSHA fails with NOSCRIPT and
+    // ioredis must fall back to EVAL.
+    const again = await store.upsert({ email: 'restart2@example.org' }, 'r');
+    await store.unsubscribe(id, 'cli');
+    expect(again.outcome).toBe('created');
+    expect((await store.lists())[0]).toMatchObject({ total: 2, byStatus: { active: 1, unsubscribed: 1 } });
+  });
+
   it('keeps every key under the hash-tagged prefix', async () => {
     const ks = keyspace('tagcheck');
     const own = new RedisSubscriberStore(redis, ks);

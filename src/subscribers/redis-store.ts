@@ -125,7 +125,7 @@ local suppress = { unsubscribed = true, bounced = true, complained = true }
 local lf = 'l:' .. list
 local out = {}
 -- Sequences, index entries, members and counters are gathered and written once per call:
--- a new subscriber then costs one HGET and one HSET inside the loop.
+-- a new subscriber then costs one HSET inside the loop.
 local subseq = tonumber(redis.call('GET', tag .. ':sub:seq') or '0')
 local joinseq = tonumber(redis.call('GET', tag .. ':join:seq') or '0')
 local startSub, startJoin = subseq, joinseq
@@ -134,9 +134,14 @@ local function join()
   joinseq = joinseq + 1
   return string.format('%d', joinseq)
 end
+local ekeys = {}
+for i = 11, #ARGV, 5 do ekeys[#ekeys + 1] = ARGV[i] end
+local found = redis.call('HMGET', idx, unpack(ekeys))
+local row = 0
 for i = 10, #ARGV, 5 do
   local email, ekey, name, lang, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local id = fresh[ekey] or redis.call('HGET', idx, ekey)
+  row = row + 1
+  local id = fresh[ekey] or found[row]
   local outcome, joined = 0, 0
   local sk, curStatus, curLang
   if not id then
