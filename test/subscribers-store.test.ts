@@ -132,6 +132,11 @@ describe('RedisSubscriberStore', () => {
     await expect(store.upsert({ email: 'ok@example.org' }, 'bad list')).rejects.toThrow(/list must be/);
     expect(await store.findByEmail('ok@example.org')).toBeNull();
     await expect(store.setStatus('424242', 'active')).rejects.toThrow(/No subscriber/);
+    // Ids that are not the store's own cannot reach other keys.
+    const { id } = await store.upsert({ email: 'real@example.org' }, 'l');
+    expect(await store.get(`${id}:log`)).toBeNull();
+    expect(await store.getMany([`${id}:log`, id])).toEqual([null, expect.objectContaining({ id })]);
+    await expect(store.unsubscribe('../1', 'cli')).rejects.toThrow(/No subscriber/);
   });
 
   it('survives a Redis restart: data kept (AOF), scripts reloaded on their own', async () => {

@@ -260,7 +260,12 @@ const FIELD_TO_CONSENT: Record<string, keyof Consent> = {
 const TIME_FIELDS = new Set(['created', 'updated', 'signupAt', 'sentAt', 'confAt', 'unsubAt']);
 
 const iso = (ms: string) => new Date(Number(ms)).toISOString();
-const ms = (date: string | Date | undefined): string => (date === undefined ? '' : String(new Date(date).getTime()));
+const ms = (date: string | Date | undefined): string => {
+  const time = date === undefined ? NaN : new Date(date).getTime();
+  return Number.isFinite(time) ? String(time) : '';
+};
+/** Ids are the store's own counters; anything else cannot name a subscriber (nor another key). */
+const isId = (id: string) => /^\d{1,20}$/.test(id);
 const zeroStatuses = () => Object.fromEntries(SUBSCRIBER_STATUSES.map((s) => [s, 0])) as Record<SubscriberStatus, number>;
 const zeroLangs = () => Object.fromEntries(LANGS.map((l) => [l, 0])) as Record<Lang, number>;
 
@@ -298,18 +303,20 @@ export class RedisSubscriberStore implements SubscriberStore {
   // ── SubscriberStore ────────────────────────────────────────────────────────────
 
   async get(id: string): Promise<SubscriberRecord | null> {
+    if (!isId(id)) return null;
     return parseSubscriber(id, await this.redis.hgetall(this.#sub(id)));
   }
 
   async getMany(ids: string[]): Promise<(SubscriberRecord | null)[]> {
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.#sub(id));
+    // An invalid id still takes its place in the pipeline, so replies line up with ids.
+    for (const id of ids) pipeline.hgetall(this.#sub(isId(id) ? id : '0'));
     const replies = (await pipeline.exec()) ?? [];
     return ids.map((id, i) => {
       const [error, hash] = replies[i] ?? [new Error('no reply'), null];
       if (error) throw new DepescheError('E_REDIS', `Reading subscriber ${id} failed: ${error.message}`, { cause: error });
-      return parseSubscriber(id, hash as Record<string, string>);
+      return isId(id) ? parseSubscriber(id, hash as Record<string, string>) : null;
     });
   }
 
@@ -429,6 +436,7 @@ export class RedisSubscriberStore implements SubscriberStore {
 
   /** False when they were not a member. The subscriber and their status stay. */
   async removeFromList(id: string, list: string): Promise<boolean> {
+    if (!isId(id)) return false;
     return (await this.#scripts.depescheLeave(this.#sub(id), this.keys.tag, id, list)) === 1;
   }
 
@@ -530,6 +538,7 @@ export class RedisSubscriberStore implements SubscriberStore {
     id: string,
     change: { status?: SubscriberStatus; lang?: Lang; only?: SubscriberStatus[]; log?: Omit<ConsentEvent, 'at'>; fields?: string[] },
   ): Promise<number> {
+    if (!isId(id)) return -1;
     return this.#scripts.depescheUpdate(
       this.#sub(id),
       this.keys.tag,
