@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { buildAdminApp } from '../src/server/admin/app.ts';
 import { isLoopbackHost } from '../src/server/admin/auth.ts';
 import { createMetrics } from '../src/server/admin/metrics.ts';
+import { createSmtpLatencyRecorder, readSmtpLatency } from '../src/server/admin/smtp-latency.ts';
 import { startDevInbox, type DevInbox } from '../src/transport/dev-inbox.ts';
 import { createSmtpTransport } from '../src/transport/smtp.ts';
 import { isDepescheError } from '../src/errors.ts';
@@ -23,6 +24,9 @@ function parsePrometheus(text: string): { name: string; labels: Record<string, s
   const types = new Map<string, string>();
   const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
   const metricName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+  const closedFamilies = new Set<string>();
+  const seenSeries = new Set<string>();
+  let currentFamily = '';
   expect(text.endsWith('\n')).toBe(true);
   for (const [index, line] of text.split('\n').entries()) {
     if (line === '') continue;
@@ -53,8 +57,17 @@ function parsePrometheus(text: string): { name: string; labels: Record<string, s
       }
       expect(consumed, `labels of ${where}`).toBe(labelText.length);
     }
-    const family = name!.replace(/_(bucket|sum|count|total|created)$/, '');
-    expect(types.has(name!) || types.has(family), `TYPE before sample, ${where}`).toBe(true);
+    const family = types.has(name!) ? name! : name!.replace(/_(bucket|sum|count|total|created)$/, '');
+    expect(types.has(family), `TYPE before sample, ${where}`).toBe(true);
+    // A family's samples come together, and no series appears twice.
+    if (family !== currentFamily) {
+      expect(closedFamilies.has(family), `family ${family} split up, ${where}`).toBe(false);
+      if (currentFamily) closedFamilies.add(currentFamily);
+      currentFamily = family;
+    }
+    const series = `${name}{${labelText ?? ''}}`;
+    expect(seenSeries.has(series), `duplicate series, ${where}`).toBe(false);
+    seenSeries.add(series);
     const lower = rawValue!.toLowerCase();
     const value = lower.endsWith('inf') ? (lower.startsWith('-') ? -Infinity : Infinity) : lower === 'nan' ? NaN : Number(rawValue);
     expect(Number.isNaN(value) && lower !== 'nan', where).toBe(false);
@@ -168,17 +181,26 @@ describe('admin app with Redis, queues, inbox and metrics', () => {
     await Promise.all([redis?.stop(), smtp?.close(), inbox?.close()]);
   });
 
-  it('serves /metrics as valid Prometheus text with queue depth and SMTP latency', async () => {
+  it('serves /metrics as valid Prometheus text with queue depth and SMTP latency summed over workers', async () => {
+    const keys = keyspace('admintest');
+    // Two "workers" record into the same Redis hash; the admin app serves the sum.
+    const workerA = createSmtpLatencyRecorder(client, keys, { flushMs: 60_000 });
+    const workerB = createSmtpLatencyRecorder(client, keys, { flushMs: 60_000 });
+    const transport = workerA.instrument(createSmtpTransport({ SMTP_URL: smtp.url, SMTP_POOL_SIZE: 1 }));
+    await transport.sendMail({ from: 'a@example.org', to: 'b@example.org', subject: 'hi', text: 'hi' });
+    smtp.setFault(() => ({ code: 550, message: 'no such user' }));
+    await expect(transport.sendMail({ from: 'a@example.org', to: 'c@example.org', subject: 'hi', text: 'hi' })).rejects.toMatchObject({ responseCode: 550 });
+    smtp.setFault(undefined);
+    await transport.close();
+    workerB.observe(0.002, 'accepted');
+    workerB.observe(20, 'accepted');
+    await Promise.all([workerA.close(), workerB.close()]);
+
     const metrics = createMetrics({
       queues: async () => [{ queue: queue.name, counts: await queue.getJobCounts() }],
       deliveries: async () => ({ sent: 7, failed: 2 }),
+      smtpLatency: () => readSmtpLatency(client, keys),
     });
-    const transport = metrics.instrumentTransport(createSmtpTransport({ SMTP_URL: smtp.url, SMTP_POOL_SIZE: 1 }));
-    await transport.sendMail({ from: 'a@example.org', to: 'b@example.org', subject: 'hi', text: 'hi' });
-    smtp.setFault(() => ({ code: 550, message: 'no such user' }));
-    await expect(transport.sendMail({ from: 'a@example.org', to: 'c@example.org', subject: 'hi', text: 'hi' })).rejects.toThrow();
-    smtp.setFault(undefined);
-    await transport.close();
 
     const app = await buildAdminApp({ config: { ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: undefined }, metrics, queues: [queue], redis: client });
     try {
@@ -192,9 +214,14 @@ describe('admin app with Redis, queues, inbox and metrics', () => {
       expect(find('depesche_queue_jobs', { queue: 'admin-test', state: 'delayed' })).toBe(1);
       expect(find('depesche_deliveries_total', { result: 'sent' })).toBe(7);
       expect(find('depesche_deliveries_total', { result: 'failed' })).toBe(2);
-      expect(find('depesche_smtp_send_duration_seconds_count', { result: 'accepted' })).toBe(1);
+      expect(find('depesche_smtp_send_duration_seconds_count', { result: 'accepted' })).toBe(3);
       expect(find('depesche_smtp_send_duration_seconds_count', { result: '5xx' })).toBe(1);
-      expect(find('depesche_smtp_send_duration_seconds_bucket', { result: 'accepted', le: '+Inf' })).toBe(1);
+      expect(find('depesche_smtp_send_duration_seconds_bucket', { result: 'accepted', le: '+Inf' })).toBe(3);
+      // 20 s exceeds the largest bucket: counted in +Inf only.
+      expect(find('depesche_smtp_send_duration_seconds_bucket', { result: 'accepted', le: '10' })).toBe(2);
+      expect(find('depesche_smtp_send_duration_seconds_bucket', { result: 'accepted', le: '0.0025' })).toBeGreaterThanOrEqual(1);
+      expect(find('depesche_smtp_send_duration_seconds_sum', { result: 'accepted' })).toBeGreaterThan(20);
+      expect(find('depesche_metrics_source_up', { source: 'smtp-latency' })).toBe(1);
 
       expect((await app.inject({ url: '/healthz' })).json()).toMatchObject({ ok: true, redis: { ok: true } });
       const board = await app.inject({ url: '/queues' });

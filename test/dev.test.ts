@@ -181,7 +181,13 @@ describe('depesche dev without REDIS_URL', () => {
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^depesche_deliveries_total\{result="sent"\} 6$/m);
-    expect(metrics).toMatch(/^depesche_smtp_send_duration_seconds_count\{result="accepted"\} 6$/m);
+    // The worker flushes its SMTP timings to Redis every few seconds.
+    await waitFor(
+      'SMTP latency of six sends in /metrics',
+      async () => (/^depesche_smtp_send_duration_seconds_count\{result="accepted"\} 6$/m.test(await (await fetch(`${base}/metrics`)).text()) ? true : undefined),
+      15_000,
+      dev.output,
+    );
   });
 
   it('stops everything, its redis-server included, on SIGTERM', async () => {

@@ -6,7 +6,6 @@ import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { Lang } from '../render/edition.ts';
-import { createMetrics } from '../server/admin/metrics.ts';
 import { buildApps, listen, type Apps } from '../server/admin/wiring.ts';
 import type { RedisSubscriberStore } from '../subscribers/redis-store.ts';
 import { startDevInbox, type DevInbox } from '../transport/dev-inbox.ts';
@@ -110,11 +109,10 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
     });
     const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: 'depesche-dev' });
 
-    const metrics = createMetrics();
-    const transport: Transport = metrics.instrumentTransport(createSmtpTransport(config));
+    const transport: Transport = createSmtpTransport(config);
     cleanups.push(() => transport.close());
 
-    const apps: Apps = await buildApps({ config, logger, transport, metrics, inbox, watch: true });
+    const apps: Apps = await buildApps({ config, logger, transport, inbox, watch: true });
     cleanups.push(() => apps.close());
     const seeded = await seedSampleList(apps.store);
     logger.debug({ seeded, list: SAMPLE_LIST }, 'sample list ready');
@@ -124,7 +122,7 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
     const worker = await startWorker({
       config,
       subscribers: apps.store,
-      transport: metrics.instrumentTransport(createSmtpTransport(config)),
+      transport: apps.smtpLatency.instrument(createSmtpTransport(config)),
       log: (level, message) => workerLog[level](message),
     });
     // Registered last, so it stops first: in-flight messages finish while Redis is still up.

@@ -85,8 +85,8 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
   });
 
   app.get('/metrics', async (_request, reply) => {
-    const body = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(body);
+    const body = await metrics.render();
+    return reply.type(metrics.contentType).send(body);
   });
 
   opsApi(app, { campaigns: deps.campaigns, lists: deps.lists });

@@ -1,5 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Transport } from '../../transport/types.ts';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** What /metrics reads at scrape time; each source is optional so a partial setup still reports. */
 export interface MetricsSources {
@@ -10,14 +9,15 @@ export interface MetricsSources {
    * from the ledger's counters. They only grow, so Prometheus can take `rate()` of them.
    */
   deliveries?: () => Promise<Record<string, number>>;
+  /** Extra exposition text appended as is: the SMTP latency histogram from Redis (smtp-latency.ts). */
+  smtpLatency?: () => Promise<string>;
 }
 
 export interface Metrics {
   registry: Registry;
-  /** SMTP transaction time, observed around every `sendMail` of an instrumented transport. */
-  smtpLatency: Histogram<'result'>;
-  /** Wraps a Transport so each send is timed and counted; the wrapped one behaves the same. */
-  instrumentTransport(transport: Transport): Transport;
+  readonly contentType: string;
+  /** The whole exposition: the registry's metrics, then the SMTP latency histogram. */
+  render(): Promise<string>;
   /** Sets what scrapes read, for when the sources exist only after the metrics (dev wiring). */
   setSources(sources: MetricsSources): void;
 }
@@ -79,17 +79,9 @@ export function createMetrics(initial: MetricsSources = {}): Metrics {
     },
   });
 
-  const smtpLatency = new Histogram({
-    name: 'depesche_smtp_send_duration_seconds',
-    help: 'Time from handing a message to SMTP until the server answered, per message.',
-    labelNames: ['result'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-
   new Gauge({
     name: 'depesche_metrics_source_up',
-    help: 'Whether this scrape could read a source (1) or not (0): queues, deliveries.',
+    help: 'Whether this scrape could read a source (1) or not (0): queues, deliveries, smtp-latency.',
     labelNames: ['source'],
     registers: [registry],
     async collect() {
@@ -101,26 +93,20 @@ export function createMetrics(initial: MetricsSources = {}): Metrics {
 
   return {
     registry,
-    smtpLatency,
+    contentType: registry.contentType,
+    async render() {
+      // Read first, so depesche_metrics_source_up in the registry's text already knows.
+      let extra = '';
+      const read = sources.smtpLatency;
+      if (read) {
+        await guarded('smtp-latency', async () => {
+          extra = await read();
+        });
+      }
+      return `${await registry.metrics()}${extra}`;
+    },
     setSources(next) {
       sources = next;
-    },
-    instrumentTransport(transport) {
-      return {
-        async sendMail(message) {
-          const end = smtpLatency.startTimer();
-          try {
-            const info = await transport.sendMail(message);
-            end({ result: 'accepted' });
-            return info;
-          } catch (error) {
-            const code = (error as { responseCode?: number }).responseCode;
-            end({ result: code ? `${Math.floor(code / 100)}xx` : 'connection' });
-            throw error;
-          }
-        },
-        close: () => transport.close(),
-      };
     },
   };
 }

@@ -16,15 +16,14 @@ import { previewPlugin } from '../preview/plugin.ts';
 import { buildPublicApp } from '../public/app.ts';
 import { archiveRoutes } from '../public/archive.ts';
 import { buildAdminApp } from './app.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { createMetrics } from './metrics.ts';
+import { createSmtpLatencyRecorder, readSmtpLatency, type SmtpLatencyRecorder } from './smtp-latency.ts';
 
 export interface AppsOptions {
   config: Config;
   logger: Logger;
   /** Mail the apps send themselves: preview proofs and confirmation mails. */
   transport: Transport;
-  /** Share with the worker's instrumented transport so /metrics sees its SMTP latency. */
-  metrics?: Metrics;
   /** `depesche dev` only. */
   inbox?: DevInbox;
   /** Live reload for the preview. */
@@ -40,6 +39,8 @@ export interface Apps {
   compiler: Compiler;
   campaigns: CampaignService;
   queues: Queue[];
+  /** Times SMTP sends into Redis; wrap the worker's transport with `instrument` to count its sends. */
+  smtpLatency: SmtpLatencyRecorder;
   /** Closes apps, queues and connections; not the transport, which the caller owns. */
   close(): Promise<void>;
 }
@@ -68,12 +69,13 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
   const campaigns = new CampaignService({ config, subscribers: store, compiler });
   const queues: Queue[] = [campaigns.fanoutQueue, campaigns.batchQueue];
   for (const queue of queues) queue.on('error', (error) => logger.warn({ err: error, queue: queue.name }, 'queue error'));
-  const metrics =
-    options.metrics ??
-    createMetrics();
-  metrics.setSources({
+  const smtpLatency = createSmtpLatencyRecorder(redis, keys);
+  // Proof and confirmation mails are SMTP sends too.
+  const transport = smtpLatency.instrument(options.transport);
+  const metrics = createMetrics({
     queues: async () => Promise.all(queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts() }))),
     deliveries: () => deliveryTotals(campaigns),
+    smtpLatency: () => readSmtpLatency(redis, keys),
   });
 
   const admin = await buildAdminApp({
@@ -91,7 +93,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
         contentDir,
         publicUrl: config.PUBLIC_URL,
         compiler,
-        transport: options.transport,
+        transport,
         mailFrom: config.MAIL_FROM,
         proofSettings: {
           ...(config.UNSUBSCRIBE_MAILTO ? { unsubscribeMailto: config.UNSUBSCRIBE_MAILTO } : {}),
@@ -105,7 +107,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
   let publicApp: FastifyInstance;
   try {
     const translator = await loadTranslator(join(contentDir, 'locales'));
-    publicApp = await buildPublicApp({ config, store, translator, transport: options.transport, logger: logger.child({ app: 'public' }) });
+    publicApp = await buildPublicApp({ config, store, translator, transport, logger: logger.child({ app: 'public' }) });
   } catch (error) {
     await admin.close().catch(() => {});
     await campaigns.close().catch(() => {});
@@ -133,8 +135,10 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     compiler,
     campaigns,
     queues,
+    smtpLatency,
     async close() {
       await Promise.allSettled([admin.close(), publicApp.close()]);
+      await smtpLatency.close().catch(() => {});
       await campaigns.close().catch(() => {});
       redis.disconnect();
     },
