@@ -122,6 +122,23 @@ describe('double opt-in', () => {
     expect((await fetch(link)).status).toBe(200);
   });
 
+  it('says so when the confirmation mail cannot be sent, and lets the form be sent again', async () => {
+    smtp.setFault(({ rcpt }) => (rcpt === 'refused@example.org' ? { code: 550, message: 'mailbox unavailable' } : undefined));
+    try {
+      const failed = await app.inject({ method: 'POST', url: '/subscribe', payload: form({ email: 'refused@example.org', lang: 'en' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(failed.statusCode).toBe(503);
+      expect(failed.body).toContain('We could not send the confirmation email just now.');
+      const s = await store.findByEmail('refused@example.org');
+      expect(s).toMatchObject({ status: 'pending' });
+      expect(s!.consent.confirmationSentAt).toBeUndefined();
+    } finally {
+      smtp.setFault(undefined);
+    }
+    const retried = await app.inject({ method: 'POST', url: '/subscribe', payload: { email: 'refused@example.org', lang: 'en' } });
+    expect(retried.statusCode).toBe(202);
+    await waitForMail('refused@example.org');
+  });
+
   it('answers the same for a known active address, and changes nothing about it', async () => {
     const { id } = await store.upsert({ email: 'known@example.org', name: 'Known', lang: 'en' }, 'weekly');
     const before = smtp.mails.length;
