@@ -105,7 +105,8 @@ export function createSmtpLatencyRecorder(redis: Redis, keys: Keyspace, options:
     flush,
     async close() {
       clearInterval(timer);
-      await flush();
+      // A connection that retries forever (BullMQ style) must not hold up a shutdown.
+      await Promise.race([flush(), new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]);
     },
   };
 }
