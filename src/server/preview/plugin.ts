@@ -5,6 +5,7 @@ import { DepescheError, isDepescheError, type ErrorCode } from '../../errors.ts'
 import { isLang, type Lang } from '../../render/edition.ts';
 import { fillSample } from '../../render/sample.ts';
 import { loadAssets } from './assets.ts';
+import { workerLinter } from './linter.ts';
 import { emulateDarkMode, injectHead } from './dark-mode.ts';
 import { errorBody, GMAIL_CLIP_BYTES, indexBody, issueBody, layout, SIZE_WARN_BYTES } from './pages.ts';
 import { parseProofRequest, sendProof, type ProofSettings } from './proof.ts';
@@ -39,7 +40,8 @@ function notFound(what: string): DepescheError {
  */
 export async function previewPlugin(app: FastifyInstance, options: PreviewOptions): Promise<void> {
   const contentDir = resolve(options.contentDir);
-  const state = new PreviewState(options.compiler, contentDir);
+  const linter = options.lintThread === false ? undefined : workerLinter({ contentDir, publicUrl: options.publicUrl }, (slug) => options.compiler.lint(slug));
+  const state = new PreviewState(options.compiler, contentDir, linter);
   const assets = loadAssets();
   const mailFrom = options.mailFrom ?? DEFAULT_MAIL_FROM;
   const proofSettings: ProofSettings = { from: mailFrom, publicUrl: options.publicUrl, ...options.proofSettings };
@@ -252,5 +254,6 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
     for (const stream of streams) stream.end();
     streams.clear();
     await watcher?.close();
+    await linter?.close();
   });
 }

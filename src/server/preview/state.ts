@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { relative, sep } from 'node:path';
 import { isDepescheError } from '../../errors.ts';
+import type { PreviewLinter } from './linter.ts';
 import type { PreviewCompiler, PreviewEdition, PreviewFinding, PreviewIssueSummary } from './types.ts';
 
 /** A failed compile as the overlay shows it: the formatted text plus where to look. */
@@ -56,15 +57,18 @@ export class PreviewState {
   readonly events = new EventEmitter<{ event: [PreviewEvent] }>();
   readonly #compiler: PreviewCompiler;
   readonly #contentDir: string;
+  readonly #linter: PreviewLinter | undefined;
   readonly #issues = new Map<string, IssueState>();
   readonly #queues = new Map<string, Promise<IssueState>>();
   #summaries: Promise<PreviewIssueSummary[]> | undefined;
   /** Quiet time after a build before lint runs. */
   lintDelayMs = 250;
 
-  constructor(compiler: PreviewCompiler, contentDir: string) {
+  /** Lint goes to `linter` when given (a worker thread), else to the compiler. */
+  constructor(compiler: PreviewCompiler, contentDir: string, linter?: PreviewLinter) {
     this.#compiler = compiler;
     this.#contentDir = contentDir;
+    this.#linter = linter;
     this.events.setMaxListeners(0);
   }
 
@@ -125,7 +129,8 @@ export class PreviewState {
   }
 
   // Lint runs after the page got its update, and only once saves pause: it costs several
-  // builds' worth of CPU, and on one thread it would delay the next save's rebuild.
+  // builds' worth of CPU, which on a busy machine slows the next save's rebuild even from
+  // the lint thread.
   #scheduleLint(state: IssueState): void {
     const timer = setTimeout(() => void this.#lint(state), this.lintDelayMs);
     timer.unref();
@@ -135,7 +140,7 @@ export class PreviewState {
     if (this.#issues.get(state.slug) !== state || this.#queues.has(state.slug)) return;
     let findings: PreviewFinding[];
     try {
-      findings = await this.#compiler.lint(state.slug);
+      findings = await (this.#linter ? this.#linter.lint(state.slug) : this.#compiler.lint(state.slug));
     } catch (error) {
       const failure = describeFailure(error, this.#contentDir);
       findings = [{ severity: 'error', rule: 'lint-crashed', message: failure.message, file: failure.file, line: failure.line }];
@@ -149,6 +154,7 @@ export class PreviewState {
   /** A file under the content changed: rebuild the issues it feeds that anyone has looked at. */
   async changed(path: string): Promise<void> {
     const affected = this.#compiler.invalidate(path);
+    this.#linter?.invalidate(path);
     const targets = affected === 'all' ? [...this.#issues.keys()] : affected.filter((slug) => this.#issues.has(slug));
     // Titles, dates and the set of issues may have changed too; list again beside the rebuild.
     this.#summaries = undefined;

@@ -55,6 +55,11 @@ export interface PreviewOptions {
   proofSettings?: Partial<Pick<ProofSettings, 'unsubscribeMailto' | 'listIdDomain' | 'secret' | 'list'>>;
   /** Links in the top bar to the host app's other pages, e.g. `{ href: '/inbox', label: 'Inbox' }`. */
   links?: readonly NavLink[];
+  /**
+   * Lint on a worker thread with a compiler of its own, so lint never holds up a rebuild.
+   * Turn it off to lint through `compiler` on the server's thread. @defaultValue true
+   */
+  lintThread?: boolean;
   /** Watch the content and push updates to open pages. @defaultValue true */
   watch?: boolean;
 }
