@@ -56,7 +56,9 @@ describe('MIME builder', () => {
   const prepared = prepareEdition(edition, settings);
 
   it('produces a message mailparser decodes to exactly the filled template', async () => {
-    const { raw, envelope } = prepared.build(recipient, 'run1');
+    const built = prepared.build(recipient, 'run1');
+    const { envelope } = built;
+    const raw = built.raw.toString('utf8');
     expect(envelope).toEqual({ from: 'briefing@example.org', to: 'anna@example.net' });
     const [head, body] = [raw.slice(0, raw.indexOf('\r\n\r\n')), raw.slice(raw.indexOf('\r\n\r\n'))];
     for (const line of body.split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
@@ -98,7 +100,7 @@ describe('MIME builder', () => {
     expect(line('list-unsubscribe')).toMatch(/^<https:\/\/news\.example\.org\/unsubscribe\/[\w-]+\.[\w-]+>, <mailto:unsubscribe@example\.org\?subject=unsubscribe>$/);
     expect((a.from?.value[0])).toMatchObject({ name: 'Die Depesche', address: 'briefing@example.org' });
     expect(a.to && !Array.isArray(a.to) ? a.to.value[0] : null).toMatchObject({ address: 'anna@example.net', name: recipient.name });
-    const raw = prepared.build(recipient, 'runA').raw;
+    const raw = prepared.build(recipient, 'runA').raw.toString('utf8');
     expect(raw).toMatch(/^Content-Type: multipart\/alternative;/m);
     expect(raw.indexOf('Content-Type: text/plain')).toBeLessThan(raw.indexOf('Content-Type: text/html'));
     expect(raw).toMatch(/^Subject: [ -~]*=\?UTF-8\?Q\?/m);
@@ -106,7 +108,7 @@ describe('MIME builder', () => {
 
   it('keeps CR and LF out of every header (CRLF injection through name and subject)', async () => {
     const evil = prepareEdition({ ...edition, subject: 'Hello\r\nBcc: victim@example.com\r\n\r\nbody' }, { ...settings, list: 'weekly\r\nX-Evil: 1' });
-    const { raw } = evil.build({ ...recipient, name: 'Mallory\r\nBcc: spy@example.com\nX-Injected: yes' }, 'run1');
+    const raw = evil.build({ ...recipient, name: 'Mallory\r\nBcc: spy@example.com\nX-Injected: yes' }, 'run1').raw.toString('utf8');
     const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
     expect(head).not.toMatch(/^(Bcc|X-Injected|X-Evil):/im);
     const parsed = await simpleParser(raw);

@@ -1,6 +1,6 @@
 // The campaign worker process: `npx node worker/index.ts` or `depesche worker`.
 // Wiring only: config, the Redis subscriber store, pooled SMTP, and the campaign worker.
-import { startWorker } from '../src/campaign/index.ts';
+import { startWorker } from '../src/campaign/worker.ts';
 import { createRedis, keyspace, loadConfig, type Config } from '../src/config/index.ts';
 import { loggerFromConfig } from '../src/log.ts';
 import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';

@@ -54,8 +54,8 @@ export interface BatchDeps {
 
 export type BatchProcessor = (job: Job<BatchJobData, BatchResult>, token?: string, signal?: AbortSignal) => Promise<BatchResult>;
 
-// Subscribers are read a few at a time right before sending, so an unsubscribe lands
-// within milliseconds rather than after a whole batch.
+// Subscribers are read a few at a time ahead, so the inactive are skipped without taking
+// a rate-limit token; each one is read again right after its claim, before sending.
 const READ_AHEAD = 20;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -135,11 +135,19 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
         else if (claim.state === 'u') result.unclear++;
         return;
       }
-      const edition = editions.get(subscriber.lang);
+      // Read again after the claim (which may have waited for the rate limit): whoever
+      // unsubscribed or bounced meanwhile gets nothing.
+      const [fresh] = await deps.subscribers.getMany([id]);
+      if (!fresh || fresh.status !== 'active') {
+        await deps.ledger.mark(campaignId, run, id, 'skipped', markOptions);
+        result.skipped++;
+        return;
+      }
+      const edition = editions.get(fresh.lang);
       let message;
       try {
-        if (!edition) throw new Error(`no ${subscriber.lang} edition in this campaign`);
-        message = edition.build(subscriber, run);
+        if (!edition) throw new Error(`no ${fresh.lang} edition in this campaign`);
+        message = edition.build(fresh, run);
       } catch (error) {
         await deps.ledger.mark(campaignId, run, id, 'failed', markOptions);
         result.failed++;

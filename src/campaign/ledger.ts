@@ -15,7 +15,7 @@ import type { Keyspace } from '../config/redis.ts';
  * made them so a command that ioredis re-sends after a Redis restart stays idempotent.
  */
 
-export type LedgerOutcome = 'sent' | 'bounced' | 'failed' | 'unclear';
+export type LedgerOutcome = 'sent' | 'bounced' | 'failed' | 'unclear' | 'skipped';
 
 export type ClaimResult =
   | { kind: 'claimed' }
@@ -55,7 +55,7 @@ export interface Ledger {
 }
 
 const COUNTER: Record<string, string> = { s: 'sent', b: 'bounced', f: 'failed', u: 'unclear' };
-const CODE: Record<LedgerOutcome, string> = { sent: 's', bounced: 'b', failed: 'f', unclear: 'u' };
+const CODE: Record<LedgerOutcome, string> = { sent: 's', bounced: 'b', failed: 'f', unclear: 'u', skipped: 'k' };
 
 // Shared by the scripts: a campaign is done once the list is walked and every batch finished.
 const CHECK_DONE = `
@@ -124,7 +124,7 @@ return {'claimed'}
 `;
 
 // KEYS: meta, ledger, unclear set, done set
-// ARGV: run, id, outcome code ('s','b','f','u' or 'r' to release), connFail, pauseAfter, reason
+// ARGV: run, id, outcome code ('s','b','f','u','k' or 'r' to release), connFail, pauseAfter, reason
 const MARK = `${CHECK_DONE}
 local id = ARGV[2]
 local cur = redis.call('HGET', KEYS[2], id)
@@ -135,7 +135,7 @@ if o == 'r' then
   redis.call('HDEL', KEYS[2], id)
 else
   redis.call('HSET', KEYS[2], id, o)
-  local counters = {s = 'sent', b = 'bounced', f = 'failed', u = 'unclear'}
+  local counters = {s = 'sent', b = 'bounced', f = 'failed', u = 'unclear', k = 'skipped'}
   redis.call('HINCRBY', KEYS[1], counters[o], 1)
   redis.call('HSET', KEYS[1], 'lastAt', now)
   if o == 'u' then redis.call('SADD', KEYS[3], id) end

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { createRedis, keyspace, type Keyspace } from '../config/redis.ts';
 import type { Config } from '../config/schema.ts';
 import { DepescheError } from '../errors.ts';
-import { createCompiler, type Finding } from '../render/index.ts';
+import type { Finding } from '../render/index.ts';
 import { LANGS, type Edition, type Lang } from '../render/edition.ts';
 import { CampaignRepository, newCampaignId, type FrozenEdition } from './campaigns.ts';
 import { batchJobId } from './fanout.ts';
@@ -79,7 +79,7 @@ export class CampaignService {
   readonly #redis: Redis;
   readonly #ownsRedis: boolean;
   readonly #subscribers: CampaignSubscribers;
-  readonly #compiler: CampaignCompiler;
+  readonly #compiler: CampaignCompiler | undefined;
   readonly fanoutQueue: Queue<FanoutJobData>;
   readonly batchQueue: Queue<BatchJobData>;
 
@@ -89,7 +89,7 @@ export class CampaignService {
     this.#ownsRedis = !deps.redis;
     this.#redis = deps.redis ?? createRedis(deps.config, { maxRetriesPerRequest: 3 });
     this.#subscribers = deps.subscribers;
-    this.#compiler = deps.compiler ?? createCompiler({ contentDir: deps.config.CONTENT_DIR, publicUrl: deps.config.PUBLIC_URL });
+    this.#compiler = deps.compiler;
     this.campaigns = new CampaignRepository(this.#redis, this.keys);
     this.ledger = new RedisLedger(this.#redis, this.keys);
     this.fanoutQueue = new Queue<FanoutJobData>(FANOUT_QUEUE, { connection: this.#redis, prefix: this.keys.tag });
@@ -113,7 +113,8 @@ export class CampaignService {
         });
       }
     }
-    const findings = await this.#compiler.lint(slug);
+    const compiler = await this.#compilerFor();
+    const findings = await compiler.lint(slug);
     const errors = findings.filter((f) => f.severity === 'error');
     if (errors.length > 0) {
       const lines = errors.map((f) => `  ${f.file ? `${f.file}${f.line ? `:${f.line}` : ''}: ` : ''}${f.message}`);
@@ -121,7 +122,7 @@ export class CampaignService {
         hint: `Fix them and check with \`depesche lint ${slug}\`.`,
       });
     }
-    const editions = await this.#compiler.compile(slug);
+    const editions = await compiler.compile(slug);
     const counts = await this.#subscribers.countActiveByLang(list);
     const langs = editions.map((e) => e.lang);
     for (const lang of LANGS) {
@@ -235,6 +236,13 @@ export class CampaignService {
   async close(): Promise<void> {
     await Promise.all([this.fanoutQueue.close(), this.batchQueue.close()]);
     if (this.#ownsRedis) this.#redis.disconnect();
+  }
+
+  // MJML and friends load only in processes that create campaigns, never in workers.
+  async #compilerFor(): Promise<CampaignCompiler> {
+    if (this.#compiler) return this.#compiler;
+    const { createCompiler } = await import('../render/index.ts');
+    return createCompiler({ contentDir: this.config.CONTENT_DIR, publicUrl: this.config.PUBLIC_URL });
   }
 
   /** Batches of a paused campaign wait as delayed jobs; wake them now rather than at their next look. */

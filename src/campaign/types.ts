@@ -19,7 +19,7 @@ export interface CampaignSubscribers {
 /** One finished RFC 5322 message and its SMTP envelope. */
 export interface RawMessage {
   envelope: { from: string; to: string };
-  raw: string;
+  raw: Buffer;
 }
 
 /**

@@ -4,6 +4,7 @@ import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Config } from '../config/schema.ts';
 import { DepescheError } from '../errors.ts';
+import './fast-data-stream.ts';
 import type { SentInfo, Transport } from './types.ts';
 
 /**
@@ -39,11 +40,9 @@ function dkimOptions(config: SmtpTransportConfig) {
  * BullMQ own retries: a pool that quietly re-sends after a dropped connection could
  * deliver a message twice.
  *
- * A raw message goes out through a stream that notes when it has been read to the end.
- * A failure without a server answer then carries `dataSent`: false means the message
- * never fully left, so nothing can have arrived and a retry is safe; true means only the
- * server knows. With DKIM the signer reads the message before the connection does, so
- * `dataSent` is true early and such failures count as unknown — the safe side.
+ * A failure without a server answer carries `dataSent`: whether the connection had begun
+ * reading the message (after the server's 354). false means not a byte of it left, so
+ * nothing can have arrived and a retry is safe; true means only the server knows.
  */
 export function createSmtpTransport(config: SmtpTransportConfig): Transport {
   const dkim = dkimOptions(config);
@@ -55,28 +54,25 @@ export function createSmtpTransport(config: SmtpTransportConfig): Transport {
     maxRequeues: 0,
     ...(dkim ? { dkim } : {}),
   } as SMTPPool.Options & { maxRequeues: number; url: string });
+  // The stream the connection reads is made late (after DKIM's processing is attached);
+  // note it per message so a failure can tell whether any of it was sent.
+  transporter.use('stream', (mail, done) => {
+    const tracker = (mail.data as { [TRACK]?: Tracker })[TRACK];
+    if (tracker) {
+      const message = mail.message as unknown as { createReadStream(...args: unknown[]): Readable };
+      const create = message.createReadStream.bind(message);
+      message.createReadStream = (...args: unknown[]) => (tracker.stream = create(...args));
+    }
+    done();
+  });
   return {
     async sendMail(message) {
-      const raw = message.raw;
-      if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) {
-        const info = (await transporter.sendMail(message)) as { messageId: string; response: string };
-        return { messageId: info.messageId, response: info.response } satisfies SentInfo;
-      }
-      let dataSent = false;
-      const stream = new Readable({
-        read() {
-          this.push(raw);
-          this.push(null);
-        },
-      });
-      stream.once('end', () => {
-        dataSent = true;
-      });
+      const tracker: Tracker = {};
       try {
-        const info = (await transporter.sendMail({ ...message, raw: stream })) as { messageId: string; response: string };
+        const info = (await transporter.sendMail({ ...message, [TRACK]: tracker } as typeof message)) as { messageId: string; response: string };
         return { messageId: info.messageId, response: info.response } satisfies SentInfo;
       } catch (error) {
-        if (error && typeof error === 'object') Object.assign(error, { dataSent });
+        if (error && typeof error === 'object') Object.assign(error, { dataSent: tracker.stream?.readableDidRead === true });
         throw error;
       }
     },
@@ -84,4 +80,9 @@ export function createSmtpTransport(config: SmtpTransportConfig): Transport {
       transporter.close();
     },
   };
+}
+
+const TRACK = '_depescheTracker';
+interface Tracker {
+  stream?: Readable;
 }
