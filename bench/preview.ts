@@ -7,7 +7,7 @@ import { createCompiler } from '../src/render/index.ts';
 import { startPreviewServer } from '../src/server/preview/server.ts';
 import { launchBrowser } from '../test/support/browser.ts';
 import { copyContent } from '../test/preview/content.ts';
-import { appendToFirstProse, measureLiveUpdates, median } from '../test/preview/live.ts';
+import { appendToFirstProse, lintSettled, measureLiveUpdates, median } from '../test/preview/live.ts';
 
 const TARGET_MS = 300;
 const RUNS = 7;
@@ -37,13 +37,14 @@ export async function run(): Promise<void> {
     const page = await browser.newPage({ width: 1440, height: 900 });
     await page.goto(new URL(`issues/${issue.slug}?lang=de`, server.url).href);
     await page.waitForSelector('section.edition[data-lang="de"] iframe.current');
-    await page.waitForTimeout(1500);
+    await lintSettled(server.url, issue.slug);
     const builds: number[] = [];
-    const after = async () => {
+    const settle = async () => {
       const issueJson = (await (await fetch(new URL(`api/issues/${issue.slug}`, server.url))).json()) as { compileMs: number };
       builds.push(issueJson.compileMs);
+      await lintSettled(server.url, issue.slug);
     };
-    const timings = await measureLiveUpdates(page, { file, withToken, runs: RUNS, after });
+    const timings = await measureLiveUpdates(page, { file, withToken, runs: RUNS, settle });
     const preview = median(timings);
     const compile = median(baseline);
     console.log(`issue: ${issue.slug} (both languages rebuilt per save)`);

@@ -9,10 +9,8 @@ export interface LiveUpdateRun {
   /** Language column whose frame must show the token. @defaultValue `de` */
   lang?: string;
   runs?: number;
-  /** Quiet time after each save, so lint is done and each save is measured on an idle process. */
-  pauseMs?: number;
-  /** Called after each measured update, e.g. to ask the server what the build took. */
-  after?: () => Promise<void>;
+  /** Waits after each save until this resolves, e.g. until lint is done, so each save is measured on an idle process. */
+  settle?: () => Promise<void>;
 }
 
 /**
@@ -34,8 +32,7 @@ export async function measureLiveUpdates(page: Page, run: LiveUpdateRun): Promis
       { timeout: 10_000, polling: 5 },
     );
     timings.push(performance.now() - started);
-    await run.after?.();
-    await new Promise((r) => setTimeout(r, run.pauseMs ?? 1200));
+    await (run.settle ? run.settle() : new Promise((r) => setTimeout(r, 1200)));
   }
   return timings;
 }
@@ -52,4 +49,15 @@ export function appendToFirstProse(source: string, token: string): string {
   if (!prose) throw new Error('no line of prose after the front matter');
   const at = body + prose.index + prose[0].length;
   return `${source.slice(0, at)} ${token}${source.slice(at)}`;
+}
+
+/** Resolves once the preview has linted its latest build of `slug`. */
+export async function lintSettled(baseUrl: string, slug: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const issue = (await (await fetch(new URL(`api/issues/${slug}`, baseUrl))).json()) as { version: number; lintedVersion: number };
+    if (issue.lintedVersion === issue.version) return;
+    if (Date.now() > deadline) throw new Error(`lint of ${slug} did not finish in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

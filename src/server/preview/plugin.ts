@@ -170,6 +170,7 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
       compileMs: Math.round(issue.compileMs),
       failure: issue.failure ?? null,
       findings: issue.findings?.map((f) => ({ ...f, file: f.file ? displayPath(f.file, contentDir) : undefined })) ?? null,
+      lintedVersion: issue.lintedVersion,
       limits: { warnBytes: SIZE_WARN_BYTES, clipBytes: GMAIL_CLIP_BYTES },
       proof: Boolean(options.transport),
       editions: (issue.editions ?? []).map((edition) => {

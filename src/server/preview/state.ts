@@ -20,6 +20,8 @@ export interface IssueState {
   editions: PreviewEdition[] | undefined;
   failure: PreviewFailure | undefined;
   findings: PreviewFinding[] | undefined;
+  /** The build `findings` came from; below `version` they are the last save's, still shown while lint runs. */
+  lintedVersion: number;
   /** Milliseconds the last build took. */
   compileMs: number;
 }
@@ -113,6 +115,7 @@ export class PreviewState {
       editions: old?.editions,
       failure: undefined,
       findings: old?.findings,
+      lintedVersion: old?.lintedVersion ?? 0,
       compileMs: 0,
     };
     const started = performance.now();
@@ -147,6 +150,7 @@ export class PreviewState {
     }
     if (this.#issues.get(state.slug) !== state) return;
     state.findings = findings;
+    state.lintedVersion = state.version;
     this.events.emit('event', { type: 'lint', slug: state.slug, version: state.version });
     this.events.emit('event', { type: 'index' });
   }

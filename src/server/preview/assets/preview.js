@@ -235,6 +235,8 @@ function issuePage() {
       count.textContent = '';
       return;
     }
+    list.classList.toggle('stale', data.lintedVersion < data.version);
+    list.title = data.lintedVersion < data.version ? 'From the previous save; lint is running' : '';
     const errors = data.findings.filter((f) => f.severity === 'error').length;
     count.replaceChildren(
       el('span', { class: `badge ${errors ? 'error' : data.findings.length ? 'warn' : 'ok'}`, text: data.findings.length ? String(data.findings.length) : '✓' }),
