@@ -1,24 +1,32 @@
 import type { Command } from 'commander';
 import { program } from './program.ts';
-import { register as build } from './commands/build.ts';
-import { register as lint } from './commands/lint.ts';
-import { register as preview } from './commands/preview.ts';
-import { register as testSend } from './commands/test-send.ts';
-import { register as subscribers } from './commands/subscribers.ts';
-import { register as serve } from './commands/serve.ts';
-import { register as dev } from './commands/dev.ts';
-import { register as send } from './commands/send.ts';
-import { register as status } from './commands/status.ts';
-import { register as pause } from './commands/pause.ts';
-import { register as resume } from './commands/resume.ts';
-import { register as cancel } from './commands/cancel.ts';
-import { register as resend } from './commands/resend.ts';
-import { register as worker } from './commands/worker.ts';
 
-// Each command lives in its own module under commands/ and registers itself here.
-// Keep this list in the order `depesche --help` should show them.
-const commands: ((program: Command) => void)[] = [build, lint, preview, testSend, subscribers, send, status, pause, resume, cancel, resend, worker, serve, dev];
+type Register = (program: Command) => void;
 
-for (const register of commands) register(program);
+// Each command lives in its own module under commands/ and registers itself.
+// The order here is the order `depesche --help` shows them.
+const commands: Record<string, () => Promise<{ register: Register }>> = {
+  build: () => import('./commands/build.ts'),
+  lint: () => import('./commands/lint.ts'),
+  preview: () => import('./commands/preview.ts'),
+  'test-send': () => import('./commands/test-send.ts'),
+  subscribers: () => import('./commands/subscribers.ts'),
+  send: () => import('./commands/send.ts'),
+  status: () => import('./commands/status.ts'),
+  pause: () => import('./commands/pause.ts'),
+  resume: () => import('./commands/resume.ts'),
+  cancel: () => import('./commands/cancel.ts'),
+  resend: () => import('./commands/resend.ts'),
+  worker: () => import('./commands/worker.ts'),
+  serve: () => import('./commands/serve.ts'),
+  dev: () => import('./commands/dev.ts'),
+};
+
+// A command module pulls in its part of the stack (MJML, fastify, BullMQ); loading all of
+// them costs seconds. Load only the one being run, and all of them for the overview help
+// or an unknown name, so commander can list them or suggest the closest.
+const named = process.argv[2];
+const selected = named && Object.hasOwn(commands, named) ? [commands[named]!] : Object.values(commands);
+for (const load of selected) (await load()).register(program);
 
 await program.parseAsync(process.argv);
