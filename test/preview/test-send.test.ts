@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { register } from '../../src/cli/commands/test-send.ts';
 import { createCompiler } from '../../src/render/index.ts';
 import { parseProofRequest } from '../../src/server/preview/proof.ts';
 import { startSmtp, type TestSmtp } from '../support/smtp.ts';
@@ -16,7 +18,7 @@ function depesche(args: string[], env: Record<string, string> = {}): Promise<{ c
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, [resolve(repo, 'bin/depesche.js'), ...args], {
       cwd: content.dir,
-      env: { ...process.env, DEPESCHE_CONFIG: '', PUBLIC_URL: 'https://news.example.org', MAIL_FROM: 'Briefing <briefing@news.example.org>', ...env },
+      env: { ...process.env, ...ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -26,6 +28,30 @@ function depesche(args: string[], env: Record<string, string> = {}): Promise<{ c
     child.on('error', reject);
     child.on('close', (code) => done({ code, stdout, stderr }));
   });
+}
+
+const ENV = { DEPESCHE_CONFIG: '', PUBLIC_URL: 'https://news.example.org', MAIL_FROM: 'Briefing <briefing@news.example.org>' };
+
+/** The command in this process: what a real run does, without paying a CLI start per case. */
+async function inProcess(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const saved = { ...process.env };
+  Object.assign(process.env, ENV, env);
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  process.exitCode = undefined;
+  try {
+    const program = new Command('depesche').exitOverride();
+    register(program);
+    await program.parseAsync(['node', 'depesche', ...args]);
+    return { code: Number(process.exitCode ?? 0), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = undefined;
+    process.env = saved;
+  }
 }
 
 beforeAll(async () => {
@@ -43,7 +69,7 @@ afterAll(async () => {
 
 describe('depesche test-send', () => {
   it('sends one proof per language over SMTP_URL with the headers of a real send', async () => {
-    const result = await depesche(['test-send', slug, '--to', 'editor@example.org', '--lang', 'all'], { SMTP_URL: smtp.url });
+    const result = await inProcess(['test-send', slug, '--to', 'editor@example.org', '--lang', 'all', '--dir', content.dir], { SMTP_URL: smtp.url });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`sent de proof to editor@example.org: [Test] ${subjects.de}`);
@@ -67,7 +93,7 @@ describe('depesche test-send', () => {
 
   it('says what is wrong and exits 1 when the server refuses', async () => {
     const before = smtp.mails.length;
-    // Each run starts a whole CLI, so bad input is checked in-process below.
+    // One real process, for the exit code and the message on stderr; bad input is checked below.
     smtp.setFault(() => ({ code: 550, message: 'mailbox unavailable' }));
     try {
       const refused = await depesche(['test-send', slug, '--to', 'editor@example.org', '--lang', 'de'], { SMTP_URL: smtp.url });
