@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { parse } from 'csv-parse/sync';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,7 +168,12 @@ describe('depesche subscribers', () => {
     try {
       const program = new Command('depesche').exitOverride();
       register(program);
-      await program.parseAsync(['subscribers', ...args], { from: 'user' });
+      try {
+        await program.parseAsync(['subscribers', ...args], { from: 'user' });
+      } catch (error) {
+        if (!(error instanceof CommanderError)) throw error;
+        return { code: error.exitCode, stdout, stderr };
+      }
       return { code: Number(process.exitCode ?? 0), stdout, stderr };
     } finally {
       process.stdout.write = saved.out;
@@ -206,6 +211,11 @@ describe('depesche subscribers', () => {
     const badAddress = await cli(['add', 'not-an-address', '--list', 'news']);
     expect(badAddress.code).toBe(1);
     expect(badAddress.stderr).toContain('not a valid address');
+
+    expect((await cli(['forget', 'z@example.org'])).code).toBe(1);
+    expect((await cli(['forget', 'z@example.org', '--yes'])).stdout).toBe('Z@example.org: erased (was on news)\n');
+    await cli(['export', '--list', 'news', '--out', out]);
+    expect(await readFile(out, 'utf8')).toBe('email,name,lang,status\ny@example.org,Y,de,active\n');
   });
 
   it('runs as a real process through bin/depesche.js', async () => {
@@ -213,6 +223,6 @@ describe('depesche subscribers', () => {
     const { stdout } = await run(process.execPath, ['bin/depesche.js', 'subscribers', 'lists', '--json'], {
       env: { ...process.env, REDIS_URL: server.url, DEPESCHE_PREFIX: 'cli' },
     });
-    expect(JSON.parse(stdout)).toMatchObject([{ name: 'news', total: 2, activeByLang: { de: 1, en: 1 } }]);
+    expect(JSON.parse(stdout)).toMatchObject([{ name: 'news', total: 1, activeByLang: { de: 1, en: 0 } }]);
   }, 120_000);
 });

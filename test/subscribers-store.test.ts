@@ -152,6 +152,21 @@ describe('RedisSubscriberStore', () => {
     expect((await store.lists())[0]).toMatchObject({ total: 2, byStatus: { active: 1, unsubscribed: 1 } });
   });
 
+  it('forgets a subscriber entirely on request, keeping the counts right', async () => {
+    const { id } = await store.upsert({ email: 'Gone@Example.org', lang: 'en', source: 'form', consent: { signupIp: '192.0.2.1' } }, 'a');
+    await store.addToList(id, 'b');
+    const kept = await store.upsert({ email: 'kept@example.org', lang: 'en' }, 'a');
+    expect(await store.forget(id)).toBe(true);
+    expect(await store.get(id)).toBeNull();
+    expect(await store.findByEmail('gone@example.org')).toBeNull();
+    expect(await store.consentLog(id)).toEqual([]);
+    expect(await store.page('a', null, 10)).toEqual({ ids: [kept.id], next: null });
+    expect((await store.lists()).map((l) => [l.name, l.total, l.activeByLang.en])).toEqual([['a', 1, 1], ['b', 0, 0]]);
+    expect(await store.forget(id)).toBe(false);
+    // The address can come back, as a new subscriber.
+    expect((await store.upsert({ email: 'gone@example.org' }, 'a')).outcome).toBe('created');
+  });
+
   it('keeps every key under the hash-tagged prefix', async () => {
     const ks = keyspace('tagcheck');
     const own = new RedisSubscriberStore(redis, ks);

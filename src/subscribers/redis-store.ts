@@ -242,11 +242,27 @@ redis.call('HINCRBY', countskey(list), cur[1] .. ':' .. cur[2], -1)
 return 1
 `;
 
+// KEYS: sub hash. ARGV: tag, id, index field (lower-cased email). Erases the subscriber:
+// off every list (counts too), out of the email index, record and consent log deleted.
+const FORGET = `${PRELUDE}
+local sk, id = KEYS[1], ARGV[2]
+local cur = redis.call('HMGET', sk, 'status', 'lang')
+if not cur[1] then return 0 end
+for _, list in ipairs(lists_of(sk)) do
+  redis.call('ZREM', memberskey(list), id)
+  redis.call('HINCRBY', countskey(list), cur[1] .. ':' .. cur[2], -1)
+end
+if redis.call('HGET', tag .. ':email', ARGV[3]) == id then redis.call('HDEL', tag .. ':email', ARGV[3]) end
+redis.call('DEL', sk, sk .. ':log')
+return 1
+`;
+
 type ScriptReply = (string | number)[];
 interface Scripted {
   depescheUpsert(key: string, ...args: string[]): Promise<ScriptReply>;
   depescheUpdate(key: string, ...args: string[]): Promise<number>;
   depescheLeave(key: string, ...args: string[]): Promise<number>;
+  depescheForget(key: string, ...args: string[]): Promise<number>;
 }
 
 const FIELD_TO_CONSENT: Record<string, keyof Consent> = {
@@ -286,6 +302,7 @@ export class RedisSubscriberStore implements SubscriberStore {
       ['depescheUpsert', UPSERT, 1],
       ['depescheUpdate', UPDATE, 1],
       ['depescheLeave', LEAVE, 1],
+      ['depescheForget', FORGET, 1],
     ] as const) {
       if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys });
     }
@@ -438,6 +455,17 @@ export class RedisSubscriberStore implements SubscriberStore {
   async removeFromList(id: string, list: string): Promise<boolean> {
     if (!isId(id)) return false;
     return (await this.#scripts.depescheLeave(this.#sub(id), this.keys.tag, id, list)) === 1;
+  }
+
+  /**
+   * Erasure on request (GDPR Art. 17): the record, the consent log, every membership and
+   * the index entry go. Nothing then stops a later import from adding the address again;
+   * to keep someone from ever being mailed, unsubscribe them instead. False when unknown.
+   */
+  async forget(id: string): Promise<boolean> {
+    const subscriber = await this.get(id);
+    if (!subscriber) return false;
+    return (await this.#scripts.depescheForget(this.#sub(id), this.keys.tag, id, emailKey(subscriber.email))) === 1;
   }
 
   /** Declares an empty list, so sends and the public form can name it before anyone joins. */

@@ -45,7 +45,7 @@ function parseStatuses(value: string): SubscriberStatus[] {
 }
 
 export function register(program: Command): void {
-  const subscribers = program.command('subscribers').description('Manage subscribers and lists in Redis: import, export, add, remove, show, lists.');
+  const subscribers = program.command('subscribers').description('Manage subscribers and lists in Redis: import, export, add, remove, forget, show, lists.');
 
   subscribers
     .command('import')
@@ -157,6 +157,22 @@ export function register(program: Command): void {
             `${subscriber.email}: ${removed ? `removed from "${options.list}"` : `was not on "${options.list}"`}${options.unsubscribe ? ', unsubscribed' : ''}\n`,
           );
           return removed || options.unsubscribe ? 0 : 1;
+        }),
+      ),
+    );
+
+  subscribers
+    .command('forget')
+    .description('Erase a subscriber on request: record, consent log and list memberships. A later import can add them again.')
+    .argument('<email>', 'address')
+    .requiredOption('--yes', 'confirm the erasure; it cannot be undone')
+    .action(
+      action(async (email: string) =>
+        withStore(async (store) => {
+          const subscriber = await store.findByEmail(email);
+          if (!subscriber) throw new DepescheError('E_NOT_FOUND', `No subscriber with the address ${email}.`);
+          await store.forget(subscriber.id);
+          process.stdout.write(`${subscriber.email}: erased (was on ${subscriber.lists.length ? subscriber.lists.join(', ') : 'no list'})\n`);
         }),
       ),
     );
