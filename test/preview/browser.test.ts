@@ -7,6 +7,7 @@ import { startPreviewServer, type PreviewServer } from '../../src/server/preview
 import { createSmtpTransport } from '../../src/transport/smtp.ts';
 import type { Transport } from '../../src/transport/types.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { freePort } from '../support/ports.ts';
 import { startSmtp, type TestSmtp } from '../support/smtp.ts';
 import { copyContent, type ContentCopy } from './content.ts';
 import { appendToFirstProse, lintSettled, measureLiveUpdates, median } from './live.ts';
@@ -233,5 +234,29 @@ describe('preview in Chromium', () => {
     expect(mail.to).toEqual(['proof@example.org']);
     expect(mail.parsed.subject).toMatch(/^\[Test\] /);
     expect(mail.parsed.headers.get('content-language')).toBe('en');
+  });
+
+  it('reconnects after the preview restarts and shows what changed meanwhile', async () => {
+    const port = await freePort();
+    const options = { port, contentDir: content.dir, publicUrl: 'http://127.0.0.1:4001' };
+    let restartable = await startPreviewServer({ ...options, compiler: createCompiler({ contentDir: content.dir }) });
+    try {
+      await page.goto(new URL(`issues/${slug}?lang=de`, restartable.url).href);
+      await mailFrame('de');
+      await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+      await restartable.close();
+      await page.waitForSelector('#live.off');
+      await writeFile(deFile, withToken('While-Down-Token'));
+      restartable = await startPreviewServer({ ...options, compiler: createCompiler({ contentDir: content.dir }) });
+      await page.waitForSelector('#live.on', { timeout: 15_000 });
+      await page.waitForFunction(
+        () => (document.querySelector('section.edition[data-lang="de"] iframe.current') as HTMLIFrameElement | null)?.contentDocument?.body?.innerText.includes('While-Down-Token'),
+        undefined,
+        { timeout: 15_000 },
+      );
+      expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    } finally {
+      await restartable.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -46,6 +47,8 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
   const mailFrom = options.mailFrom ?? DEFAULT_MAIL_FROM;
   const proofSettings: ProofSettings = { from: mailFrom, publicUrl: options.publicUrl, ...options.proofSettings };
   const base = app.prefix || '/';
+  // Versions restart at 1 with the server; pages tell a restart from an older answer by this.
+  const instance = randomBytes(4).toString('hex');
   const streams = new Set<ServerResponse>();
   let watcher: ContentWatcher | undefined;
 
@@ -166,6 +169,7 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
       date: summary.date,
       template: summary.template,
       langs: summary.langs,
+      instance,
       version: issue.version,
       compileMs: Math.round(issue.compileMs),
       failure: issue.failure ?? null,

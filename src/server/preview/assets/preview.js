@@ -166,7 +166,7 @@ function issuePage() {
 
   /** Loads the mail into a second frame and swaps it in once loaded, at the old scroll offset. */
   function loadFrame(col, version) {
-    const key = `${version}|${view.dark}`;
+    const key = `${data.instance}:${version}|${view.dark}`;
     if (col.key === key || col.pending === key) return;
     for (const stale of col.viewport.querySelectorAll('iframe.next')) stale.remove();
     const frame = el('iframe', {
@@ -220,9 +220,9 @@ function issuePage() {
       col.viewport.classList.toggle('dark', view.dark);
       col.source.hidden = isPreview;
       if (isPreview) loadFrame(col, data.version);
-      else if (col.source.dataset.key !== `${data.version}|${view.tab}`) {
+      else if (col.source.dataset.key !== `${data.instance}:${data.version}|${view.tab}`) {
         col.source.textContent = edition[view.tab];
-        col.source.dataset.key = `${data.version}|${view.tab}`;
+        col.source.dataset.key = `${data.instance}:${data.version}|${view.tab}`;
       }
     }
   }
@@ -299,7 +299,7 @@ function issuePage() {
     const response = await fetch(`api/issues/${encodeURIComponent(slug)}`, { cache: 'no-store' });
     const next = await response.json();
     if (!response.ok) throw new Error(next.error?.message ?? response.statusText);
-    if (data && next.version < data.version) return;
+    if (data && next.instance === data.instance && next.version < data.version) return;
     data = next;
     render();
   });
