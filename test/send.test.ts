@@ -257,6 +257,62 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
     }
   }, 150_000);
 
+  it('stops gracefully on SIGTERM: finishes the messages in flight, leaves the rest queued', async () => {
+    const f = await fixture(600);
+    sink.setDelay(10);
+    try {
+      const id = (await f.service.create({ slug: SLUG, list: LIST })).id!;
+      const worker = f.spawnWorker();
+      await waitUntil('150 mails', () => f.mails().length >= 150, 60_000, 10);
+      const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+      const stopAt = Date.now();
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(Date.now() - stopAt).toBeLessThan(15_000);
+      const stopped = await f.service.status(id);
+      // Every message handed to SMTP got its answer recorded before the process left.
+      expect(stopped.unclear).toBe(0);
+      expect(stopped.sent).toBe(f.mails().length);
+      expect(stopped.remaining).toBeGreaterThan(0);
+      f.spawnWorker();
+      const done = await waitDone(f, id);
+      expect(done).toMatchObject({ sent: 600, unclear: 0, remaining: 0 });
+      for (const email of f.emails) expect(sink.received(email), email).toBe(1);
+    } finally {
+      sink.setDelay(0);
+    }
+  }, 90_000);
+
+  it('works from the command line: send (dry run, scheduled), status, pause, resume, cancel', async () => {
+    const f = await fixture(20);
+    const vars = env(f.prefix);
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'bin/depesche.js'), ...args], { cwd: root, env: { ...process.env, ...vars } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    const dry = await cli('send', SLUG, '--list', LIST, '--dry-run');
+    expect(dry.stdout).toMatch(/would reach 20 active subscriber\(s\) \(de: 10, en: 10\)/);
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const sent = await cli('send', SLUG, '--list', LIST, '--at', at);
+    expect(sent.code, sent.stderr).toBe(0);
+    const id = sent.stdout.trim();
+    expect(id).toMatch(/^c[a-z0-9]+$/);
+    const twice = await cli('send', SLUG, '--list', LIST);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/already sent to list weekly[\s\S]*--again/);
+    const status = JSON.parse((await cli('status', id, '--json')).stdout) as { state: string; total: number };
+    expect(status).toMatchObject({ state: 'scheduled', total: 20 });
+    expect((await cli('pause', id, '--reason', 'typo')).stdout).toMatch(/paused — typo/);
+    expect((await cli('resume', id)).stdout).toMatch(/scheduled/);
+    expect((await cli('cancel', id)).stdout).toMatch(/cancelled/);
+    expect((await cli('status', id, '--unclear')).stdout).toMatch(/no unclear recipients/);
+  }, 90_000);
+
   it('completes after redis-server is killed and restarted (AOF) mid-send', async () => {
     const f = await fixture(800);
     sink.setDelay(3);
