@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startWorker } from '../campaign/index.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { Lang } from '../render/edition.ts';
-import { buildApps, listen, type Apps } from '../server/admin/wiring.ts';
+import type { Apps } from '../server/admin/wiring.ts';
 import type { RedisSubscriberStore } from '../subscribers/redis-store.ts';
 import { startDevInbox, type DevInbox } from '../transport/dev-inbox.ts';
 import { createSmtpTransport } from '../transport/smtp.ts';
@@ -88,8 +87,13 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
   loadConfig({ env, flags: { HOST: '127.0.0.1', PORT: publicPort, ADMIN_HOST: '127.0.0.1', ADMIN_PORT: adminPort } });
 
   try {
+    // The apps and the worker weigh seconds of module loading; load them while Redis starts,
+    // so a missing redis-server is reported at once instead of after the load.
+    const stackModules = Promise.all([import('../server/admin/wiring.ts'), import('../campaign/index.ts')]);
+    stackModules.catch(() => {});
     const redis: DevRedis = await startDevRedis({ redisUrl: env.REDIS_URL, dataDir: join(stateDir, 'redis') });
     cleanups.push(() => redis.stop());
+    const [{ buildApps, listen }, { startWorker }] = await stackModules;
     const inbox: DevInbox = await startDevInbox();
     cleanups.push(() => inbox.close());
 
