@@ -7,11 +7,11 @@ import { isLang, type Lang } from '../../render/edition.ts';
 import { fillSample } from '../../render/sample.ts';
 import { loadAssets } from './assets.ts';
 import { workerLinter } from './linter.ts';
-import { emulateDarkMode, injectHead } from './dark-mode.ts';
+import { emulateDarkMode, injectHead, type DarkModeResult } from './dark-mode.ts';
 import { errorBody, GMAIL_CLIP_BYTES, indexBody, issueBody, layout, SIZE_WARN_BYTES } from './pages.ts';
 import { parseProofRequest, sendProof, type ProofSettings } from './proof.ts';
 import { describeFailure, displayPath, PreviewState, type PreviewEvent } from './state.ts';
-import type { PreviewOptions } from './types.ts';
+import type { PreviewEdition, PreviewOptions } from './types.ts';
 import { watchContent, type ContentWatcher } from './watch.ts';
 
 export const DEFAULT_MAIL_FROM = 'Depesche <newsletter@localhost>';
@@ -50,6 +50,17 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
   // Versions restart at 1 with the server; pages tell a restart from an older answer by this.
   const instance = randomBytes(4).toString('hex');
   const streams = new Set<ServerResponse>();
+  // Each build's editions are filled and darkened once, however many pages ask for them.
+  const shown = new WeakMap<PreviewEdition, { html: string; text: string; dark: DarkModeResult }>();
+  const display = (edition: PreviewEdition) => {
+    let view = shown.get(edition);
+    if (!view) {
+      const filled = fillSample(edition, options.publicUrl);
+      view = { ...filled, dark: emulateDarkMode(filled.html) };
+      shown.set(edition, view);
+    }
+    return view;
+  };
   let watcher: ContentWatcher | undefined;
 
   const html = (reply: FastifyReply, status: number, page: string) =>
@@ -124,8 +135,8 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
       }
       throw notFound(`The ${lang} edition of "${summary.slug}"`);
     }
-    let page = fillSample(edition, options.publicUrl).html;
-    if (request.query.scheme === 'dark') page = emulateDarkMode(page).html;
+    const view = display(edition);
+    let page = request.query.scheme === 'dark' ? view.dark.html : view.html;
     // Links open in a new tab instead of replacing the mail inside its frame.
     page = injectHead(page, '<base target="_blank">');
     return reply
@@ -178,8 +189,8 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
       limits: { warnBytes: SIZE_WARN_BYTES, clipBytes: GMAIL_CLIP_BYTES },
       proof: Boolean(options.transport),
       editions: (issue.editions ?? []).map((edition) => {
-        const filled = fillSample(edition, options.publicUrl);
-        const dark = emulateDarkMode(filled.html);
+        const filled = display(edition);
+        const dark = filled.dark;
         return {
           lang: edition.lang,
           subject: edition.subject,
