@@ -164,35 +164,81 @@ function issuePage() {
     );
   }
 
-  /** Loads the mail into a second frame and swaps it in once loaded, at the old scroll offset. */
+  function frameSrc(lang, version) {
+    return `issues/${encodeURIComponent(slug)}/${lang}/email.html?v=${version}${view.dark ? '&scheme=dark' : ''}`;
+  }
+
+  /**
+   * Shows a new build of the mail. When the frame already shows this language in this
+   * colour scheme, its document is patched in place: no navigation, no flash, and the
+   * scroll offset stays. Otherwise a second frame loads and takes over once parsed.
+   */
   function loadFrame(col, version) {
     const key = `${data.instance}:${version}|${view.dark}`;
     if (col.key === key || col.pending === key) return;
+    const current = $('iframe.current', col.viewport);
+    const sameView = col.key && col.key.split('|')[1] === String(view.dark) && col.key.split(':')[0] === String(data.instance);
+    if (current?.contentDocument && sameView) patchFrame(col, current, version, key);
+    else replaceFrame(col, version, key);
+  }
+
+  async function patchFrame(col, frame, version, key) {
+    col.pending = key;
+    try {
+      const response = await fetch(frameSrc(col.lang, version), { cache: 'no-store' });
+      if (!response.ok) throw new Error(response.statusText);
+      const next = new DOMParser().parseFromString(await response.text(), 'text/html');
+      const doc = frame.contentDocument;
+      if (col.pending !== key || !doc) return;
+      const win = frame.contentWindow;
+      const [x, y] = [win.scrollX, win.scrollY];
+      const root = doc.documentElement;
+      for (const attribute of [...root.attributes]) root.removeAttribute(attribute.name);
+      for (const attribute of next.documentElement.attributes) root.setAttribute(attribute.name, attribute.value);
+      doc.head.replaceWith(doc.importNode(next.head, true));
+      doc.body.replaceWith(doc.importNode(next.body, true));
+      win.scrollTo(x, y);
+      col.key = key;
+      col.pending = null;
+      document.body.dataset.shown = `${version}`;
+    } catch {
+      if (col.pending === key) replaceFrame(col, version, key);
+    }
+  }
+
+  /** Loads a second frame and swaps it in as soon as its document is parsed, not waiting for images. */
+  function replaceFrame(col, version, key) {
     for (const stale of col.viewport.querySelectorAll('iframe.next')) stale.remove();
     const frame = el('iframe', {
       class: 'mail next',
       title: `Mail preview (${col.lang.toUpperCase()})`,
       sandbox: 'allow-same-origin allow-popups allow-popups-to-escape-sandbox',
     });
+    const src = frameSrc(col.lang, version);
+    const url = new URL(src, document.baseURI).href;
     col.pending = key;
-    frame.addEventListener(
-      'load',
-      () => {
-        if (col.pending !== key) return frame.remove();
-        // The frame on screen now, which may be newer than the one shown when this load began.
-        const current = $('iframe.current', col.viewport);
-        const win = current?.contentWindow;
-        if (win) frame.contentWindow?.scrollTo(win.scrollX, win.scrollY);
-        frame.classList.replace('next', 'current');
-        current?.remove();
-        col.key = key;
-        col.pending = null;
-        document.body.dataset.shown = `${version}`;
-      },
-      { once: true },
-    );
-    frame.src = `issues/${encodeURIComponent(slug)}/${col.lang}/email.html?v=${version}${view.dark ? '&scheme=dark' : ''}`;
+    let swapped = false;
+    const swap = () => {
+      if (swapped || !frame.isConnected) return;
+      if (col.pending !== key) return frame.remove();
+      const doc = frame.contentDocument;
+      // Before navigation starts the frame holds an empty about:blank document.
+      if (!doc || doc.URL !== url || doc.readyState === 'loading') return requestAnimationFrame(swap);
+      swapped = true;
+      // The frame on screen now, which may be newer than the one shown when this load began.
+      const current = $('iframe.current', col.viewport);
+      const win = current?.contentWindow;
+      if (win) frame.contentWindow?.scrollTo(win.scrollX, win.scrollY);
+      frame.classList.replace('next', 'current');
+      current?.remove();
+      col.key = key;
+      col.pending = null;
+      document.body.dataset.shown = `${version}`;
+    };
+    frame.addEventListener('load', swap, { once: true });
+    frame.src = src;
     col.viewport.append(frame);
+    requestAnimationFrame(swap);
   }
 
   function renderEditions() {
