@@ -87,7 +87,9 @@ export async function run(): Promise<void> {
     console.log(`send: ${COUNT} recipients, editions ${htmlBytes} of HTML, SMTP pool ${POOL}, sink in its own process`);
 
     // ── Depesche: worker process, Redis ledger, pooled SMTP ──────────────────────────
-    worker = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'worker/index.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    // BENCH_SEND_WORKER_FLAGS passes node flags to the worker, e.g. --cpu-prof for profiling.
+    const flags = (process.env.BENCH_SEND_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
+    worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(root, 'worker/index.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
     await new Promise((r) => setTimeout(r, 1500)); // let it connect; not part of the measurement
     const started = performance.now();
     const { id } = await service.create({ slug: SLUG, list: 'bench' });

@@ -1,9 +1,25 @@
 // The campaign worker process: `npx node worker/index.ts` or `depesche worker`.
 // Wiring only: config, the Redis subscriber store, pooled SMTP, and the campaign worker.
+import { fileURLToPath } from 'node:url';
 import { startWorker } from '../src/campaign/worker.ts';
 import { createRedis, keyspace, loadConfig, type Config } from '../src/config/index.ts';
 import { loggerFromConfig } from '../src/log.ts';
 import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
+
+const HEAP_FLAG = '--max-old-space-size';
+
+/**
+ * V8 grows its heap lazily under the steady churn of a send (a worker reached 300 MB
+ * where 130 MB do at the same speed). Node cannot change the cap once running, so the
+ * worker replaces itself (same process id, via execve) with one that has it, unless a
+ * cap was given already or WORKER_HEAP_MB is 0.
+ */
+export function execWithHeapCap(config: Config): void {
+  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.includes(HEAP_FLAG));
+  if (given || config.WORKER_HEAP_MB === 0 || typeof process.execve !== 'function') return;
+  const entry = fileURLToPath(import.meta.url);
+  process.execve(process.execPath, [process.execPath, `${HEAP_FLAG}=${config.WORKER_HEAP_MB}`, ...process.execArgv, entry], process.env);
+}
 
 /**
  * Runs a worker until SIGTERM or SIGINT, then finishes the messages in flight, leaves
@@ -32,5 +48,7 @@ export async function runWorkerProcess(config: Config = loadConfig()): Promise<v
 }
 
 if (import.meta.main) {
-  await runWorkerProcess();
+  const config = loadConfig();
+  execWithHeapCap(config);
+  await runWorkerProcess(config);
 }

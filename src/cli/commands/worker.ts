@@ -1,10 +1,17 @@
 import type { Command } from 'commander';
-import { runWorkerProcess } from '../../../worker/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { execWithHeapCap, runWorkerProcess } from '../../../worker/index.ts';
 import { action } from '../program.ts';
 
 export function register(program: Command): void {
   program
     .command('worker')
     .description('Run a campaign worker: sends batches from Redis over SMTP until SIGTERM, then finishes what is in flight. Run as many as you like.')
-    .action(action(() => runWorkerProcess()));
+    .action(
+      action(async () => {
+        const config = loadConfig();
+        execWithHeapCap(config);
+        await runWorkerProcess(config);
+      }),
+    );
 }
