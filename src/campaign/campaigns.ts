@@ -166,7 +166,7 @@ export class CampaignRepository {
       cursor: '',
     };
     const multi = this.#redis.multi();
-    multi.hset(k.editions, Object.fromEntries(editions.map((e) => [e.lang, JSON.stringify(e)])));
+    if (editions.length > 0) multi.hset(k.editions, Object.fromEntries(editions.map((e) => [e.lang, JSON.stringify(e)])));
     multi.hset(k.meta, fields);
     multi.zadd(this.#keys.key('campaigns'), campaign.createdAt, campaign.id);
     multi.set(this.#sentKey(campaign.list, campaign.slug), campaign.id);
