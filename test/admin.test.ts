@@ -126,6 +126,10 @@ describe('admin app binding and auth', () => {
       const login = await app.inject({ method: 'POST', url: '/login', payload: `token=${TOKEN}&next=/campaigns`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       expect(login.statusCode).toBe(303);
       expect(login.headers.location).toBe('/campaigns');
+      const behindTls = await app.inject({ url: `/?token=${TOKEN}`, headers: { 'x-forwarded-proto': 'https' } });
+      expect(String(behindTls.headers['set-cookie'])).toMatch(/; Secure$/);
+      expect(String(viaQuery.headers['set-cookie'])).not.toContain('Secure');
+      expect(String(viaQuery.headers['set-cookie'])).toContain('HttpOnly; SameSite=Strict');
       const evil = await app.inject({ method: 'POST', url: '/login', payload: `token=${TOKEN}&next=//evil.example`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       expect(evil.headers.location).toBe('/');
     } finally {

@@ -65,6 +65,14 @@ function presentedToken(request: FastifyRequest): string | undefined {
   return cookieValue(request.headers.cookie, ADMIN_COOKIE);
 }
 
+/**
+ * Behind a TLS proxy the app sees plain http. Trusting X-Forwarded-Proto here is safe
+ * without TRUST_PROXY: a forged header can only make the cookie stricter.
+ */
+function viaHttps(request: FastifyRequest): boolean {
+  return request.protocol === 'https' || String(request.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() === 'https';
+}
+
 function setCookie(reply: FastifyReply, token: string, secure: boolean): void {
   reply.header(
     'set-cookie',
@@ -140,7 +148,7 @@ export function adminAuth(app: FastifyInstance, token: string | undefined): void
     if (!tokenMatches(given, token)) {
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage(safeNext(request.body?.next), 'That token is not right.'));
     }
-    setCookie(reply, token, request.protocol === 'https');
+    setCookie(reply, token, viaHttps(request));
     return reply.redirect(safeNext(request.body?.next), 303);
   });
 
@@ -151,7 +159,7 @@ export function adminAuth(app: FastifyInstance, token: string | undefined): void
     const fromQuery = typeof query?.token === 'string' ? query.token : undefined;
     if (fromQuery !== undefined && tokenMatches(fromQuery, token)) {
       // Trade the token in the URL for a cookie at once, so it leaves the address bar and history.
-      setCookie(reply, token, request.protocol === 'https');
+      setCookie(reply, token, viaHttps(request));
       const url = new URL(request.url, 'http://admin');
       url.searchParams.delete('token');
       return reply.redirect(url.pathname + url.search, 303);
