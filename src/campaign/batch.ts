@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { DelayedError, type Job } from 'bullmq';
 import type { CampaignRepository, FrozenEdition } from './campaigns.ts';
 import type { Ledger } from './ledger.ts';
@@ -57,6 +58,20 @@ export type BatchProcessor = (job: Job<BatchJobData, BatchResult>, token?: strin
 // Subscribers are read a few at a time ahead, so the inactive are skipped without taking
 // a rate-limit token; each one is read again right after its claim, before sending.
 const READ_AHEAD = 20;
+
+/** A byte stream over the message's buffers, without copying them into one. */
+function streamOf(parts: Buffer[]): Readable {
+  let next = 0;
+  return new Readable({
+    read() {
+      while (next < parts.length) {
+        const part = parts[next++]!;
+        if (part.length > 0 && !this.push(part)) return;
+      }
+      this.push(null);
+    },
+  });
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -155,7 +170,7 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
         return;
       }
       try {
-        await deps.transport.sendMail(message);
+        await deps.transport.sendMail({ envelope: message.envelope, raw: streamOf(message.parts) });
       } catch (error) {
         const failure = classifyFailure(error);
         const reason = describeFailure(error);

@@ -227,8 +227,15 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
       out.push(htmlHead);
       fill(out, html, values, cache);
       out.push(end);
-      // One off-heap buffer per message: no 70 KB strings for the garbage collector.
-      return { envelope: { from: from.address, to: address }, raw: Buffer.concat(out) };
+      // The message as a list of buffers: the large literal parts are shared by every
+      // recipient of the edition, so a message costs a few small buffers, not a 70 KB copy.
+      return {
+        envelope: { from: from.address, to: address },
+        parts: out,
+        get raw() {
+          return Buffer.concat(out);
+        },
+      };
     },
   };
 }

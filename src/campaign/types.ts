@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Lang } from '../render/edition.ts';
 import type { ListPage, Subscriber, SubscriberStatus } from '../subscribers/types.ts';
 
@@ -19,7 +20,16 @@ export interface CampaignSubscribers {
 /** One finished RFC 5322 message and its SMTP envelope. */
 export interface RawMessage {
   envelope: { from: string; to: string };
-  raw: Buffer;
+  /** The message as buffers to write in order; the large ones are shared by every recipient. */
+  parts: Buffer[];
+  /** The whole message in one buffer (a copy, made when asked for). */
+  readonly raw: Buffer;
+}
+
+/** What goes to the transport: the message as one buffer or a byte stream. */
+export interface OutgoingMessage {
+  envelope: { from: string; to: string };
+  raw: Buffer | Readable;
 }
 
 /**
@@ -29,7 +39,7 @@ export interface RawMessage {
  * arrived and a retry is safe; after it, only the server knows.
  */
 export interface CampaignTransport {
-  sendMail(message: RawMessage): Promise<{ messageId: string; response: string }>;
+  sendMail(message: OutgoingMessage): Promise<{ messageId: string; response: string }>;
 }
 
 export const CAMPAIGN_STATES = ['scheduled', 'sending', 'paused', 'cancelled', 'done'] as const;
