@@ -87,7 +87,8 @@ export function createSmtpLatencyRecorder(redis: Redis, keys: Keyspace, options:
   return {
     observe,
     instrument<T extends Sendable>(transport: T): T {
-      return {
+      // The original is the prototype, so anything else it offers still works as before.
+      return Object.assign(Object.create(transport) as T, {
         async sendMail(message: never) {
           const started = performance.now();
           try {
@@ -100,7 +101,7 @@ export function createSmtpLatencyRecorder(redis: Redis, keys: Keyspace, options:
           }
         },
         close: () => transport.close(),
-      } as unknown as T;
+      });
     },
     flush,
     async close() {
