@@ -51,6 +51,12 @@ async function startSinkProcess() {
   };
 }
 
+/** CPU seconds (user + system) a process has used, from /proc; robust to a busy machine. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Peak resident set of a process, from the kernel's high-water mark. */
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -95,6 +101,7 @@ export async function run(): Promise<void> {
     worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(root, 'worker/index.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
     await new Promise((r) => setTimeout(r, 1500)); // let it connect; not part of the measurement
     const started = performance.now();
+    const cpuBefore = cpuSeconds(worker.pid!);
     const { id } = await service.create({ slug: SLUG, list: 'bench' });
     for (;;) {
       const status = await service.status(id!);
@@ -104,9 +111,10 @@ export async function run(): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     const status = await service.status(id!);
     const rss = peakRssMb(worker.pid!);
+    const cpuPerMessage = ((cpuSeconds(worker.pid!) - cpuBefore) / COUNT) * 1e6;
     const received = await sink.counts();
     const depesche = COUNT / seconds;
-    console.log(`  depesche : ${depesche.toFixed(0)} msgs/s (${COUNT} in ${seconds.toFixed(1)} s; sent ${status.sent}, unclear ${status.unclear}, sink got ${received.count} for ${received.distinct} addresses), worker peak RSS ${rss} MB`);
+    console.log(`  depesche : ${depesche.toFixed(0)} msgs/s (${COUNT} in ${seconds.toFixed(1)} s; sent ${status.sent}, unclear ${status.unclear}, sink got ${received.count} for ${received.distinct} addresses), worker peak RSS ${rss} MB, worker CPU ${cpuPerMessage.toFixed(0)} µs/msg`);
     worker.kill('SIGTERM');
     await new Promise((r) => worker!.once('exit', r));
     worker = undefined;

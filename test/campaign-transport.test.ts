@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { prepareEdition } from '../src/campaign/mime.ts';
+import { mergeMarker } from '../src/render/merge.ts';
 import { installFastDataStream, needsNoEscaping } from '../src/transport/fast-data-stream.ts';
 
 // What SMTP needs of DATA (RFC 5321 4.5.2) as nodemailer does it: bare CR and bare LF
@@ -60,5 +62,24 @@ describe('fast path for SMTP DATA escaping', () => {
     expect(needsNoEscaping(Buffer.from('\nb'), 0x0d)).toBe(true);
     expect(needsNoEscaping(Buffer.from('b'), 0x0d)).toBe(false);
     expect(needsNoEscaping(Buffer.from('.b'), 0x0a)).toBe(false);
+  });
+
+  it('gets message parts from the builder that need no escaping at all, so skipping their scan changes nothing', async () => {
+    const edition = {
+      slug: 's', lang: 'de' as const, subject: 'Betreff', preheader: '', title: 't',
+      greeting: { named: 'Hallo {name},', anonymous: 'Hallo,' },
+      html: `<p>.dot</p>\r.bare CR\n.leading\n${mergeMarker('name')}\n.${mergeMarker('unsubscribeUrl')}\r\n`,
+      text: `.a\r\n.${mergeMarker('greeting')}\rb\n`,
+    };
+    const prepared = prepareEdition(edition, { mailFrom: 'A <a@example.org>', publicUrl: 'https://x.example', secret: 'k'.repeat(40), campaignId: 'c', list: 'l' });
+    const message = prepared.build({ id: 'i', email: 'b@example.org', name: '.Dot Name', lang: 'de' }, 'r');
+    for (const part of message.parts.filter((p) => p.length > 0)) {
+      expect(part[part.length - 1]).toBe(0x0a);
+      expect(part[0]).not.toBe(0x2e);
+      expect(needsNoEscaping(part, 0x0a)).toBe(true);
+    }
+    const raw = message.raw.toString('latin1');
+    expect(await throughDataStream(message.parts)).toBe(reference(raw));
+    expect(reference(raw)).toBe(`${raw}.\r\n`);
   });
 });

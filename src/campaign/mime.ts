@@ -6,6 +6,7 @@ import { DepescheError } from '../errors.ts';
 import type { Lang } from '../render/edition.ts';
 import { compileMerge, escapeHtml, greetingFor, stripControl, type MergeField, type MergeValues } from '../render/merge.ts';
 import { signToken } from '../subscribers/tokens.ts';
+import { markCanonical } from '../transport/fast-data-stream.ts';
 import type { FrozenEdition } from './campaigns.ts';
 import type { RawMessage } from './types.ts';
 
@@ -66,7 +67,7 @@ function qpSegment(text: string): Buffer {
 
 /** Text parts travel with CRLF line ends; decoders give CRLF back, as they would for any mail. */
 function crlf(text: string): string {
-  return text.replace(/\r?\n/g, '\r\n');
+  return text.replace(/\r\n|\r|\n/g, '\r\n');
 }
 
 type Slot = { field: MergeField; html: boolean };
@@ -169,8 +170,16 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
     `--${boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
   const text = compilePart(edition.text, false);
   const html = compilePart(edition.html, true);
-  const ascii = (value: string) => Buffer.from(value, 'latin1');
+  // Every part is whole CRLF lines with no line starting with a dot; telling the SMTP
+  // stream so spares it scanning 70 KB per message for dots to stuff.
+  const ascii = (value: string) => {
+    const buffer = Buffer.from(value, 'latin1');
+    markCanonical(buffer);
+    return buffer;
+  };
+  markCanonical(...text.literals, ...html.literals);
   const head1 = Buffer.from(staticHead, 'utf8');
+  markCanonical(head1);
   const head2 = ascii(listHead);
   const head3 = ascii(`${tailHead}${partHead('text/plain')}`);
   const htmlHead = ascii(`\r\n${partHead('text/html')}`);
@@ -215,9 +224,11 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
         header('To', formatMailbox(name, address)) +
         `Date: ${mailDate()}\r\n` +
         `Message-ID: ${messageId}\r\n`;
+      const recipientHead = Buffer.from(perRecipient, 'utf8');
+      markCanonical(recipientHead);
       const out: Buffer[] = [
         head1,
-        Buffer.from(perRecipient, 'utf8'),
+        recipientHead,
         head2,
         ascii(`List-Unsubscribe: <${unsubscribeUrl}>,\r\n <mailto:${mailto}?subject=unsubscribe>\r\n`),
         head3,

@@ -41,7 +41,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     connections.push(connection);
     return connection;
   };
-  const redis = connect();
+  // Claims and marks of many messages in flight leave in one write per event-loop turn.
+  const redis = createRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  connections.push(redis);
   redis.on('error', () => {});
   const campaigns = new CampaignRepository(redis, keys);
   const ledger = new RedisLedger(redis, keys);

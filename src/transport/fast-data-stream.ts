@@ -35,6 +35,16 @@ export function needsNoEscaping(chunk: Buffer, lastByte: number | false): boolea
 }
 
 let installed = false;
+const canonical = new WeakSet<Buffer>();
+
+/**
+ * Marks buffers that are whole CRLF lines with no line starting with a dot (the campaign
+ * builder's message parts), so they pass without even the scan. A chunk that arrives
+ * otherwise (sliced, re-chunked, or after a line left open) is scanned as usual.
+ */
+export function markCanonical(...buffers: Buffer[]): void {
+  for (const buffer of buffers) canonical.add(buffer);
+}
 
 /**
  * Installs the fast path once per process, on the module nodemailer's ESM build imports;
@@ -49,7 +59,8 @@ export async function installFastDataStream(): Promise<boolean> {
     const original = DataStream?.prototype._transform;
     if (!DataStream || typeof original !== 'function') return false;
     DataStream.prototype._transform = function (chunk, encoding, done) {
-      if (Buffer.isBuffer(chunk) && needsNoEscaping(chunk, this.lastByte)) {
+      const trusted = Buffer.isBuffer(chunk) && canonical.has(chunk) && this.lastByte !== 0x0d && chunk[0] !== 0x0a && chunk[0] !== DOT;
+      if (Buffer.isBuffer(chunk) && (trusted || needsNoEscaping(chunk, this.lastByte))) {
         if (chunk.length === 0) return done();
         this.inByteCount += chunk.length;
         this.outByteCount += chunk.length;
