@@ -463,6 +463,38 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
     expect(status).toMatchObject({ sent: 0, unclear: 0, failed: 0 });
   }, 40_000);
 
+  it('pauses a campaign whose batch runs out of attempts, says why, and retries it on resume', async () => {
+    const f = await fixture(40);
+    const wconfig = loadConfig({ env: env(f.prefix, { SEND_ATTEMPTS: '2', RETRY_BACKOFF_MS: '50', BATCH_SIZE: '20' }) });
+    const wredis = createRedis(wconfig, { maxRetriesPerRequest: null });
+    const real = new RedisSubscriberStore(wredis, keyspace(f.prefix));
+    let broken = true;
+    const flaky = {
+      page: real.page.bind(real),
+      listExists: real.listExists.bind(real),
+      countActiveByLang: real.countActiveByLang.bind(real),
+      setStatus: real.setStatus.bind(real),
+      getMany: async (ids: string[]) => {
+        if (broken && ids.includes(f.ids[25]!)) throw new Error('subscriber store unavailable');
+        return real.getMany(ids);
+      },
+    };
+    const running = await startWorker({ config: wconfig, subscribers: flaky });
+    cleanups.push(async () => {
+      await running.close();
+      wredis.disconnect();
+    });
+    const id = (await f.service.create({ slug: SLUG, list: LIST })).id!;
+    await waitUntil('pause after failed batch', async () => (await f.service.status(id)).state === 'paused', 30_000, 100);
+    const paused = await f.service.status(id);
+    expect(paused.reason).toMatch(/Batch 1 failed after 2 attempts: subscriber store unavailable/);
+    expect(paused.remaining).toBeGreaterThanOrEqual(20);
+    broken = false;
+    await f.service.resume(id);
+    expect(await waitDone(f, id, 30_000)).toMatchObject({ sent: 40, remaining: 0 });
+    for (const email of f.emails) expect(sink.received(email)).toBe(1);
+  }, 60_000);
+
   it('refuses a second send of the same issue to the same list unless --again, a missing edition, and lint errors; dry-run only counts', async () => {
     const f = await fixture(30);
     const dry = await f.service.create({ slug: SLUG, list: LIST, dryRun: true });

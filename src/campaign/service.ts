@@ -245,7 +245,10 @@ export class CampaignService {
     return createCompiler({ contentDir: this.config.CONTENT_DIR, publicUrl: this.config.PUBLIC_URL });
   }
 
-  /** Batches of a paused campaign wait as delayed jobs; wake them now rather than at their next look. */
+  /**
+   * Batches of a paused campaign wait as delayed jobs; wake them now rather than at their
+   * next look. Jobs that ran out of attempts (which paused the campaign) get a new round.
+   */
   async #promote(id: string): Promise<void> {
     const prefix = `${id}-`;
     for (let start = 0; ; start += 500) {
@@ -254,6 +257,15 @@ export class CampaignService {
         if (job.id?.startsWith(prefix) && job.data.campaignId === id) await job.promote().catch(() => {});
       }
       if (jobs.length < 500) break;
+    }
+    for (const queue of [this.batchQueue, this.fanoutQueue] as Queue<{ campaignId: string }>[]) {
+      const failed = [];
+      for (let start = 0; ; start += 500) {
+        const jobs = await queue.getFailed(start, start + 499);
+        failed.push(...jobs.filter((job) => job.id?.startsWith(prefix) && job.data.campaignId === id));
+        if (jobs.length < 500) break;
+      }
+      for (const job of failed) await job.retry('failed', { resetAttemptsMade: true }).catch(() => {});
     }
   }
 }

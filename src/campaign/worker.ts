@@ -102,7 +102,16 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   });
   for (const worker of [batchWorker, fanoutWorker]) {
     worker.on('error', (error) => log('warn', `worker: ${error.message}`));
-    worker.on('failed', (job, error) => log('warn', `job ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`));
+    worker.on('failed', (job, error) => {
+      log('warn', `job ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`);
+      // A job out of attempts would leave its recipients unhandled and the campaign
+      // unfinished without a word: pause it and say why; `resume` retries the job.
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        const what = job.name === 'batch' ? `Batch ${(job.data as BatchJobData).batchNo}` : 'The fan-out';
+        const reason = `${what} failed after ${job.attemptsMade} attempts: ${error.message.replace(/[\r\n]+/g, ' ').slice(0, 300)}. Fix the cause, then resume.`;
+        campaigns.transition(job.data.campaignId, ['sending', 'scheduled'], 'paused', reason).catch(() => {});
+      }
+    });
   }
   await Promise.all([batchWorker.waitUntilReady(), fanoutWorker.waitUntilReady()]);
 
