@@ -1,0 +1,47 @@
+/**
+ * Depesche as a library: the pieces the CLI is built from, for embedding the pipeline
+ * in other tooling. Everything else under src/ is internal.
+ */
+
+// Errors and configuration.
+export { DepescheError, isDepescheError, type ErrorCode, type ErrorLocation } from './errors.ts';
+export { loadConfig, requireSecret, keyspace, type Config, type Keyspace, type LoadConfigOptions } from './config/index.ts';
+
+// Compile: Markdown issues to editions.
+export {
+  createCompiler,
+  fillSample,
+  compileMerge,
+  fillMerge,
+  sampleMergeValues,
+  LANGS,
+  isLang,
+  type Compiler,
+  type CompilerOptions,
+  type CompiledEdition,
+  type Edition,
+  type Finding,
+  type IssueSummary,
+  type Lang,
+  type MergeField,
+  type MergeValues,
+} from './render/index.ts';
+export { loadTranslator, type Translator } from './i18n/index.ts';
+
+// Subscribers and lists.
+export { RedisSubscriberStore, type ListStats, type SubscriberRecord } from './subscribers/redis-store.ts';
+export { importCsv, type ImportOptions, type ImportSummary } from './subscribers/import.ts';
+export { exportCsv } from './subscribers/export.ts';
+export { signToken, verifyToken, type TokenAction, type TokenClaims } from './subscribers/tokens.ts';
+export type { Subscriber, SubscriberStatus, SubscriberStore } from './subscribers/types.ts';
+
+// Sending.
+export { CampaignService, startWorker, QUEUE_NAMES, type CampaignStatus, type CreateCampaignOptions } from './campaign/index.ts';
+export { createSmtpTransport } from './transport/smtp.ts';
+export type { Transport, SentInfo } from './transport/types.ts';
+
+// HTTP apps.
+export { buildPublicApp, type PublicAppDeps } from './server/public/app.ts';
+export { buildAdminApp, type AdminAppDeps } from './server/admin/app.ts';
+export { previewPlugin, type PreviewOptions } from './server/preview/plugin.ts';
+export { startPreviewServer, type PreviewServerOptions } from './server/preview/server.ts';
