@@ -43,5 +43,6 @@ export type { Transport, SentInfo } from './transport/types.ts';
 // HTTP apps.
 export { buildPublicApp, type PublicAppDeps } from './server/public/app.ts';
 export { buildAdminApp, type AdminAppDeps } from './server/admin/app.ts';
-export { previewPlugin, type PreviewOptions } from './server/preview/plugin.ts';
+export { previewPlugin } from './server/preview/plugin.ts';
+export type { PreviewOptions } from './server/preview/types.ts';
 export { startPreviewServer, type PreviewServerOptions } from './server/preview/server.ts';
