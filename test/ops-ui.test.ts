@@ -68,11 +68,13 @@ describe('admin UI in a browser: send from the campaigns page, read it in the in
     const page = await browser.newPage();
     await page.goto(`${stack.urls.inbox}`);
     const before = await page.locator('tbody tr').count();
-    await fetch(`${stack.urls.admin}/api/campaigns`, {
+    const issues = (await (await fetch(`${stack.urls.admin}/api/issues`)).json()) as { slug: string }[];
+    const created = await fetch(`${stack.urls.admin}/api/campaigns`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ slug: (await (await fetch(`${stack.urls.admin}/api/issues`)).json() as { slug: string }[]).at(-1)!.slug, list: 'sample', again: true }),
+      body: JSON.stringify({ slug: issues.at(-1)!.slug, list: 'sample', again: true }),
     });
-    await expect.poll(() => page.locator('tbody tr').count(), { timeout: 20_000 }).toBe(before + 6);
+    expect(created.status, await created.clone().text()).toBe(201);
+    await expect.poll(() => page.locator('tbody tr').count(), { timeout: 30_000 }).toBe(before + 6);
   });
 });

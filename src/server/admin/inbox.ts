@@ -48,8 +48,15 @@ ${
     ? html`<table><thead><tr><th>Time</th><th>To</th><th>Subject</th><th>Lang</th><th>Size</th><th>Checks</th></tr></thead><tbody>${rows}</tbody></table>`
     : html`<div class="empty">No mail yet. Send one: <code>depesche send &lt;slug&gt; --list sample</code>, or use <a href="/campaigns">Campaigns</a>.</div>`
 }`;
-    // Reload on each new mail; cheap and keeps the page free of a client framework.
-    const script = `new EventSource('/inbox/events').addEventListener('mail', () => location.reload());
+    // Reload when mail arrives; cheap and keeps the page free of a client framework. The
+    // stream opens after the page rendered, so its first event names the newest mail: a
+    // mail that came in between is not missed. Bursts (a campaign) reload once.
+    const newest = JSON.stringify(mails[0]?.id ?? null);
+    const script = `const shown = ${newest}; let timer;
+const reload = () => { clearTimeout(timer); timer = setTimeout(() => location.reload(), 250); };
+const events = new EventSource('/inbox/events');
+events.addEventListener('hello', (e) => { if (JSON.parse(e.data).newest !== shown) reload(); });
+events.addEventListener('mail', reload);
 document.getElementById('clear').onclick = () => fetch('/api/inbox', {method:'DELETE'}).then(() => location.reload());`;
     return reply.type('text/html; charset=utf-8').send(page('Inbox', body, { script }));
   });
@@ -57,7 +64,7 @@ document.getElementById('clear').onclick = () => fetch('/api/inbox', {method:'DE
   app.get('/inbox/events', (request, reply) => {
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    reply.raw.write(': connected\n\n');
+    reply.raw.write(`event: hello\ndata: ${JSON.stringify({ newest: inbox.list()[0]?.id ?? null })}\n\n`);
     const onMail = (mail: InboxMail) => reply.raw.write(`event: mail\ndata: ${JSON.stringify({ id: mail.id })}\n\n`);
     inbox.events.on('mail', onMail);
     const ping = setInterval(() => reply.raw.write(': ping\n\n'), 25_000);
