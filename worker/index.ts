@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { startWorker } from '../src/campaign/worker.ts';
 import { createRedis, keyspace, loadConfig, type Config } from '../src/config/index.ts';
 import { loggerFromConfig } from '../src/log.ts';
+import { createSmtpLatencyRecorder } from '../src/server/admin/smtp-latency.ts';
 import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
+import { createSmtpTransport } from '../src/transport/smtp.ts';
 
 const HEAP_FLAG = '--max-old-space-size';
 
@@ -32,9 +34,13 @@ export async function runWorkerProcess(config: Config = loadConfig()): Promise<v
   const log = loggerFromConfig(config, 'worker');
   const redis = createRedis(config, { maxRetriesPerRequest: null });
   redis.on('error', (error) => log.warn({ err: error.message }, 'redis'));
+  const keys = keyspace(config.DEPESCHE_PREFIX);
+  // Every worker feeds the same SMTP latency histogram in Redis, which /metrics serves.
+  const latency = createSmtpLatencyRecorder(redis, keys);
   const worker = await startWorker({
     config,
-    subscribers: new RedisSubscriberStore(redis, keyspace(config.DEPESCHE_PREFIX)),
+    subscribers: new RedisSubscriberStore(redis, keys),
+    transport: latency.instrument(createSmtpTransport(config)),
     log: (level, message) => log[level](message),
   });
   log.info({ concurrency: config.WORKER_CONCURRENCY, pool: config.SMTP_POOL_SIZE, rate: config.SEND_RATE }, 'worker ready');
@@ -47,6 +53,7 @@ export async function runWorkerProcess(config: Config = loadConfig()): Promise<v
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await worker.close();
+  await latency.close();
   redis.disconnect();
 }
 

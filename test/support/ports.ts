@@ -1,14 +1,2 @@
-import { createServer } from 'node:net';
-
-/** A port the OS just handed out on loopback; free unless someone races us for it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+// Tests take free ports the same way `depesche dev` does.
+export { freeLoopbackPort as freePort } from '../../src/dev/redis.ts';

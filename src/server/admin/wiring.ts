@@ -95,7 +95,14 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
         compiler,
         transport,
         mailFrom: config.MAIL_FROM,
+        links: [
+          { href: '/campaigns', label: 'Campaigns' },
+          { href: '/inbox', label: 'Inbox' },
+          { href: '/queues', label: 'Queues' },
+        ],
         proofSettings: {
+          // Proofs carry links signed like a real send's, so the public app accepts them.
+          ...(config.DEPESCHE_SECRET ? { secret: config.DEPESCHE_SECRET } : {}),
           ...(config.UNSUBSCRIBE_MAILTO ? { unsubscribeMailto: config.UNSUBSCRIBE_MAILTO } : {}),
           ...(config.LIST_ID_DOMAIN ? { listIdDomain: config.LIST_ID_DOMAIN } : {}),
         },
