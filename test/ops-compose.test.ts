@@ -114,9 +114,9 @@ describe('.env.example', () => {
   });
 });
 
-describe('docs/ops.md', () => {
+describe('README.md', () => {
   it('has every setting in its configuration table', () => {
-    const docs = read('docs/ops.md');
+    const docs = read('README.md');
     for (const key of Object.keys(configSchema.shape)) expect(docs, key).toContain(`\`${key}\``);
   });
 });

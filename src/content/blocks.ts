@@ -136,7 +136,7 @@ function parseBlock(ctx: Context, tokens: Token[], open: number, close: number):
   const line = at(ctx, token);
   const spec = BLOCKS[name];
   if (!spec) {
-    fail(ctx, line, `Unknown block "::: ${name}".`, `Use one of: ${Object.keys(BLOCKS).join(', ')} (see docs/editing.md).`);
+    fail(ctx, line, `Unknown block "::: ${name}".`, `Use one of: ${Object.keys(BLOCKS).join(', ')} (see "Writing an issue" in README.md).`);
   }
   if (!isClosed(ctx, token, ':')) {
     fail(ctx, line, `The block "::: ${name}" is not closed.`, 'End it with a line holding only ::: (three colons).');
@@ -244,7 +244,7 @@ export function parseParts(md: MarkdownIt, body: string, file: string, offset: n
       if (/^:{3,}$/.test(text)) {
         fail(ctx, at(ctx, t), 'A closing ::: without an open block.', 'Remove it, or open a block above it, e.g. ::: news');
       }
-      fail(ctx, at(ctx, t), 'Text outside a block.', 'In a briefing every paragraph belongs to a block: wrap it in ::: <part> … ::: (see docs/editing.md).');
+      fail(ctx, at(ctx, t), 'Text outside a block.', 'In a briefing every paragraph belongs to a block: wrap it in ::: <part> … ::: (see "Writing an issue" in README.md).');
     }
     i = end;
   }

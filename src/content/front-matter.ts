@@ -94,12 +94,12 @@ export function parseFrontMatter(source: string, file: string): ParsedFrontMatte
         location: { file, line: 1 },
         hint: hasFrontMatter
           ? `Add a line \`${key}: …\` between the --- lines at the top of the file.`
-          : 'Start the file with front matter between two --- lines (see docs/editing.md).',
+          : 'Start the file with front matter between two --- lines (see "Writing an issue" in README.md).',
       });
     }
     throw new DepescheError('E_CONTENT', `The front matter field "${key}" ${issue.message}.`, {
       location: { file, line: metaLine(key) },
-      hint: `Correct the value of \`${key}:\` (see docs/editing.md for every field).`,
+      hint: `Correct the value of \`${key}:\` (see "Front matter" in README.md for every field).`,
     });
   }
   const data = result.data;
