@@ -11,7 +11,7 @@ import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
 import { verifyToken } from '../src/subscribers/tokens.ts';
 import { freePort } from './support/ports.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
-import { startSink, type Sink } from './send-sink.ts';
+import { startSmtp, type TestSmtp } from './support/smtp.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SLUG = '2026-02-22-china-ai2x';
@@ -19,7 +19,7 @@ const SECRET = 's'.repeat(40);
 const LIST = 'weekly';
 
 let redis: TestRedis;
-let sink: Sink;
+let sink: TestSmtp<undefined>;
 const cleanups: (() => Promise<void>)[] = [];
 
 // The real compiler, once per slug: compiling is the compile helper's business, not ours.
@@ -34,7 +34,7 @@ const compiler: CampaignCompiler = {
 };
 
 beforeAll(async () => {
-  [redis, sink] = await Promise.all([startRedis(), startSink()]);
+  [redis, sink] = await Promise.all([startRedis(), startSmtp({ parse: false })]);
   await compiler.compile(SLUG);
 }, 60_000);
 
@@ -74,7 +74,7 @@ interface Fixture {
   emails: string[];
   langs: ('de' | 'en')[];
   /** Mails the sink got for this fixture's subscribers. */
-  mails(): Sink['mails'];
+  mails(): TestSmtp<undefined>['mails'];
   worker(extra?: Record<string, string>): Promise<RunningWorker>;
   spawnWorker(extra?: Record<string, string>): ChildProcess;
 }
@@ -106,7 +106,7 @@ async function fixture(count: number, extra: Record<string, string> = {}): Promi
     ids: results.map((r) => r.id),
     emails: rows.map((r) => r.email),
     langs: rows.map((r) => r.lang),
-    mails: () => sink.mails.filter((m) => m.to.startsWith(domainTag)),
+    mails: () => sink.mails.filter((m) => m.to[0]!.startsWith(domainTag)),
     async worker(more = {}) {
       const wconfig = loadConfig({ env: { ...vars, ...more } });
       const wredis = createRedis(wconfig, { maxRetriesPerRequest: null });
@@ -182,7 +182,7 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
 
     const mails = f.mails();
     expect(mails).toHaveLength(2000);
-    const byAddress = new Map(mails.map((m) => [m.to, m]));
+    const byAddress = new Map(mails.map((m) => [m.to[0]!, m]));
     const messageIds = new Set<string>();
     for (let i = 0; i < f.emails.length; i++) {
       const email = f.emails[i]!;

@@ -1,31 +1,49 @@
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { freePort } from './ports.ts';
 
-/** One mail as the server accepted it: envelope, raw source and the parsed form. */
-export interface CapturedMail {
+/** One mail as the server accepted it: envelope, raw source and, when parsing is on, the parsed form. */
+export interface CapturedMail<Parsed = ParsedMail> {
   from: string;
   to: string[];
   raw: string;
-  parsed: ParsedMail;
+  /** When the server accepted it (ms since the epoch). */
+  at: number;
+  parsed: Parsed;
 }
 
 /**
- * Decides the server's answer to one recipient or one message. Return undefined to accept,
- * or an SMTP code and text to refuse, e.g. `{ code: 451, message: 'try later' }`.
+ * Decides the server's answer to one recipient. Return undefined to accept, or an SMTP
+ * code and text to refuse, e.g. `{ code: 451, message: 'try later' }`.
  */
 export type FaultRule = (ctx: { rcpt: string; attempt: number }) => { code: number; message: string } | undefined;
 
-export interface TestSmtp {
+export interface TestSmtp<Parsed = ParsedMail> {
   port: number;
   url: string;
-  mails: CapturedMail[];
+  mails: CapturedMail<Parsed>[];
   /** How many times each recipient was offered, accepted or not. */
   attempts: Map<string, number>;
+  /** Mails accepted for one recipient. */
+  received(rcpt: string): number;
   setFault(rule: FaultRule | undefined): void;
+  /**
+   * Milliseconds to wait before answering the end of DATA. The mail counts as received
+   * before the wait, so a client killed meanwhile leaves a mail that arrived without the
+   * sender hearing so: the case the delivery ledger calls unclear.
+   */
+  setDelay(ms: number): void;
   /** Resolves once `count` mails have arrived. */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface SmtpOptions<Parse extends boolean> {
+  /**
+   * Parse every mail with mailparser (default). Suites that send thousands of mails turn it
+   * off: parsing would cost more CPU than the send under test, and they parse samples.
+   */
+  parse?: Parse;
 }
 
 function smtpError(code: number, message: string): Error & { responseCode: number } {
@@ -33,11 +51,17 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 }
 
 /** A real SMTP server (smtp-server) on a free loopback port that keeps every mail it accepts. */
-export async function startSmtp(): Promise<TestSmtp> {
+export async function startSmtp<Parse extends boolean = true>(
+  options: SmtpOptions<Parse> = {},
+): Promise<TestSmtp<Parse extends false ? undefined : ParsedMail>> {
+  type Parsed = Parse extends false ? undefined : ParsedMail;
+  const parse = options.parse ?? true;
   const port = await freePort();
-  const mails: CapturedMail[] = [];
+  const mails: CapturedMail<Parsed>[] = [];
   const attempts = new Map<string, number>();
+  const counts = new Map<string, number>();
   let fault: FaultRule | undefined;
+  let delay = 0;
   const waiters: { count: number; resolve: () => void }[] = [];
 
   const server = new SMTPServer({
@@ -45,6 +69,7 @@ export async function startSmtp(): Promise<TestSmtp> {
     disabledCommands: ['STARTTLS'],
     logger: false,
     size: 10 * 1024 * 1024,
+    maxClients: 1000,
     onRcptTo(address, _session, callback) {
       const rcpt = address.address.toLowerCase();
       const attempt = (attempts.get(rcpt) ?? 0) + 1;
@@ -52,28 +77,27 @@ export async function startSmtp(): Promise<TestSmtp> {
       const refusal = fault?.({ rcpt, attempt });
       callback(refusal ? smtpError(refusal.code, refusal.message) : undefined);
     },
-    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
+    onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', async () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        const parsed = await simpleParser(raw);
-        mails.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
-          raw,
-          parsed,
-        });
+        const to = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
+        const parsed = (parse ? await simpleParser(raw) : undefined) as Parsed;
+        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to, raw, at: Date.now(), parsed });
+        for (const rcpt of to) counts.set(rcpt, (counts.get(rcpt) ?? 0) + 1);
         for (const waiter of [...waiters]) {
           if (mails.length >= waiter.count) {
             waiters.splice(waiters.indexOf(waiter), 1);
             waiter.resolve();
           }
         }
-        callback();
+        if (delay > 0) setTimeout(() => callback(), delay);
+        else callback();
       });
     },
   });
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
 
   return {
@@ -81,8 +105,12 @@ export async function startSmtp(): Promise<TestSmtp> {
     url: `smtp://127.0.0.1:${port}`,
     mails,
     attempts,
+    received: (rcpt) => counts.get(rcpt.toLowerCase()) ?? 0,
     setFault(rule) {
       fault = rule;
+    },
+    setDelay(ms) {
+      delay = ms;
     },
     waitFor(count, timeoutMs = 30_000) {
       if (mails.length >= count) return Promise.resolve();
