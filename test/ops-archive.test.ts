@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTranslator } from '../src/i18n/index.ts';
 import { createCompiler } from '../src/render/index.ts';
 import { archiveRoutes } from '../src/server/public/archive.ts';
 
@@ -11,7 +12,8 @@ describe('public archive', () => {
   let slug: string;
 
   beforeAll(async () => {
-    archiveRoutes(app, { compiler, publicUrl: PUBLIC_URL });
+    const translator = await loadTranslator(new URL('../locales', import.meta.url).pathname);
+    archiveRoutes(app, { compiler, translator, publicUrl: PUBLIC_URL });
     await app.ready();
     const issues = await compiler.listIssues();
     expect(issues.length).toBeGreaterThan(0);
@@ -24,6 +26,10 @@ describe('public archive', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain(`href="/archive/${slug}/de"`);
     expect(res.body).toContain(`href="/archive/${slug}/en"`);
+    // Labels come from locales/, in each link's own language.
+    expect(res.body).toContain('Archiv · Archive');
+    expect(res.body).toContain('Lesen · Deutsch');
+    expect(res.body).toContain('Read · English');
   });
 
   it('shows an edition with every merge marker filled and no personal link', async () => {
@@ -47,5 +53,6 @@ describe('public archive', () => {
     const res = await app.inject({ url: '/unsubscribe?lang=en' });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('in the email you received');
+    expect((await app.inject({ url: '/unsubscribe?lang=de' })).body).toContain('in der E-Mail, die Sie erhalten haben');
   });
 });

@@ -11,7 +11,7 @@ import { createCompiler, type Compiler } from '../../render/index.ts';
 import { RedisSubscriberStore } from '../../subscribers/redis-store.ts';
 import type { DevInbox } from '../../transport/dev-inbox.ts';
 import type { Transport } from '../../transport/types.ts';
-import { loadTranslator } from '../../i18n/index.ts';
+import { loadTranslator, type Translator } from '../../i18n/index.ts';
 import { previewPlugin } from '../preview/plugin.ts';
 import { buildPublicApp } from '../public/app.ts';
 import { archiveRoutes } from '../public/archive.ts';
@@ -112,8 +112,9 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
   });
 
   let publicApp: FastifyInstance;
+  let translator: Translator;
   try {
-    const translator = await loadTranslator(join(contentDir, 'locales'));
+    translator = await loadTranslator(join(contentDir, 'locales'));
     publicApp = await buildPublicApp({ config, store, translator, transport, logger: logger.child({ app: 'public' }) });
   } catch (error) {
     await admin.close().catch(() => {});
@@ -131,7 +132,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
       }
     });
   }
-  if (!publicApp.hasRoute({ method: 'GET', url: '/archive' })) archiveRoutes(publicApp, { compiler, publicUrl: config.PUBLIC_URL });
+  if (!publicApp.hasRoute({ method: 'GET', url: '/archive' })) archiveRoutes(publicApp, { compiler, translator, publicUrl: config.PUBLIC_URL });
 
   return {
     config,

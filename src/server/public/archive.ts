@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DepescheError, isDepescheError } from '../../errors.ts';
 import { isLang, LANGS, type Edition, type Lang } from '../../render/edition.ts';
 import { compileMerge, escapeHtml, fillMerge, greetingFor, type MergeValues } from '../../render/merge.ts';
+import type { Translator } from '../../i18n/index.ts';
 
 /** What the archive needs from the compile pipeline; `createCompiler()` satisfies it. */
 export interface ArchiveCompiler {
@@ -12,16 +13,13 @@ export interface ArchiveCompiler {
 export interface ArchiveOptions {
   compiler: ArchiveCompiler;
   publicUrl: string;
+  /** Page texts come from `public.archive` in locales/. */
+  translator: Translator;
   /** How long a compiled edition is served from memory. @defaultValue 60_000 */
   cacheMs?: number;
 }
 
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-const labels: Record<Lang, { archive: string; read: string; language: string; noPersonal: string }> = {
-  de: { archive: 'Archiv', read: 'Lesen', language: 'Deutsch', noPersonal: 'Ihren persönlichen Abmelde- und Einstellungslink finden Sie in der E-Mail, die Sie erhalten haben.' },
-  en: { archive: 'Archive', read: 'Read', language: 'English', noPersonal: 'Your personal unsubscribe and preferences link is in the email you received.' },
-};
 
 /**
  * Merge values for a page anyone may open: no name, the anonymous greeting, and generic
@@ -53,6 +51,9 @@ li{margin:.6em 0}.muted{color:#667085}a{color:#1570ef}</style></head><body>${bod
  */
 export function archiveRoutes(app: FastifyInstance, options: ArchiveOptions): void {
   const cacheMs = options.cacheMs ?? 60_000;
+  const t = (lang: Lang, key: string) => options.translator.t(lang, `public.archive.${key}`);
+  const notFound = (lang: Lang) =>
+    frame(lang, t(lang, 'title'), `<h1>${escapeHtml(t(lang, 'notFound'))}</h1><p><a href="/archive">${escapeHtml(t(lang, 'title'))}</a></p>`);
   // Compiling costs an MJML run; a public URL must not let anyone trigger one per request.
   const cache = new Map<string, { at: number; html: string }>();
 
@@ -62,11 +63,11 @@ export function archiveRoutes(app: FastifyInstance, options: ArchiveOptions): vo
       .map(
         (issue) =>
           `<li><b>${escapeHtml(issue.title)}</b> <span class="muted">${escapeHtml(issue.date)}</span><br>` +
-          issue.langs.map((lang) => `<a hreflang="${lang}" href="/archive/${encodeURIComponent(issue.slug)}/${lang}">${labels[lang].read} · ${labels[lang].language}</a>`).join(' &nbsp; ') +
+          issue.langs.map((lang) => `<a hreflang="${lang}" href="/archive/${encodeURIComponent(issue.slug)}/${lang}">${escapeHtml(`${t(lang, 'read')} · ${options.translator.t(lang, `public.langName.${lang}`)}`)}</a>`).join(' &nbsp; ') +
           '</li>',
       )
       .join('');
-    const heading = LANGS.map((l) => labels[l].archive).join(' · ');
+    const heading = LANGS.map((l) => t(l, 'title')).join(' · ');
     return reply
       .header('cache-control', 'public, max-age=300')
       .type('text/html; charset=utf-8')
@@ -75,14 +76,14 @@ export function archiveRoutes(app: FastifyInstance, options: ArchiveOptions): vo
 
   app.get<{ Params: { slug: string; lang: string } }>('/archive/:slug/:lang', async (request, reply) => {
     const { slug, lang } = request.params;
-    if (!SLUG.test(slug) || !isLang(lang)) return reply.code(404).type('text/html; charset=utf-8').send(frame('en', 'Not found', '<h1>Not found</h1>'));
+    if (!SLUG.test(slug) || !isLang(lang)) return reply.code(404).type('text/html; charset=utf-8').send(notFound(isLang(lang) ? lang : 'en'));
     const key = `${slug}/${lang}`;
     const hit = cache.get(key);
     let html = hit && Date.now() - hit.at < cacheMs ? hit.html : undefined;
     if (!html) {
       const known = (await options.compiler.listIssues()).find((i) => i.slug === slug);
       if (!known || !known.langs.includes(lang)) {
-        return reply.code(404).type('text/html; charset=utf-8').send(frame(lang, labels[lang].archive, `<h1>404</h1><p><a href="/archive">${labels[lang].archive}</a></p>`));
+        return reply.code(404).type('text/html; charset=utf-8').send(notFound(lang));
       }
       let editions: Edition[];
       try {
@@ -90,7 +91,7 @@ export function archiveRoutes(app: FastifyInstance, options: ArchiveOptions): vo
       } catch (error) {
         // A broken issue on disk is the editor's problem; readers get a plain 404, the log the cause.
         request.log.error({ err: error, slug }, isDepescheError(error) ? error.format() : 'archive compile failed');
-        return reply.code(404).type('text/html; charset=utf-8').send(frame(lang, labels[lang].archive, `<h1>404</h1><p><a href="/archive">${labels[lang].archive}</a></p>`));
+        return reply.code(404).type('text/html; charset=utf-8').send(notFound(lang));
       }
       const edition = editions.find((e) => e.lang === lang);
       if (!edition) throw new DepescheError('E_NOT_FOUND', `Issue ${slug} has no ${lang} edition.`);
@@ -108,7 +109,7 @@ export function archiveRoutes(app: FastifyInstance, options: ArchiveOptions): vo
       const lang: Lang = isLang(request.query.lang) ? request.query.lang : 'de';
       return reply
         .type('text/html; charset=utf-8')
-        .send(frame(lang, labels[lang].archive, `<p>${escapeHtml(labels[lang].noPersonal)}</p><p><a href="/archive">${labels[lang].archive}</a></p>`));
+        .send(frame(lang, t(lang, 'title'), `<p>${escapeHtml(t(lang, 'noPersonal'))}</p><p><a href="/archive">${escapeHtml(t(lang, 'title'))}</a></p>`));
     });
   }
 }
