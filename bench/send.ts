@@ -44,6 +44,7 @@ async function startSinkProcess() {
       child.send(message);
     });
   return {
+    pid: child.pid!,
     url: `smtp://127.0.0.1:${port}`,
     counts: () => ask('count'),
     reset: () => ask('reset'),
@@ -102,6 +103,7 @@ export async function run(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1500)); // let it connect; not part of the measurement
     const started = performance.now();
     const cpuBefore = cpuSeconds(worker.pid!);
+    const sinkCpuBefore = cpuSeconds(sink.pid);
     const { id } = await service.create({ slug: SLUG, list: 'bench' });
     for (;;) {
       const status = await service.status(id!);
@@ -112,9 +114,10 @@ export async function run(): Promise<void> {
     const status = await service.status(id!);
     const rss = peakRssMb(worker.pid!);
     const cpuPerMessage = ((cpuSeconds(worker.pid!) - cpuBefore) / COUNT) * 1e6;
+    const sinkCpuPerMessage = ((cpuSeconds(sink.pid) - sinkCpuBefore) / COUNT) * 1e6;
     const received = await sink.counts();
     const depesche = COUNT / seconds;
-    console.log(`  depesche : ${depesche.toFixed(0)} msgs/s (${COUNT} in ${seconds.toFixed(1)} s; sent ${status.sent}, unclear ${status.unclear}, sink got ${received.count} for ${received.distinct} addresses), worker peak RSS ${rss} MB, worker CPU ${cpuPerMessage.toFixed(0)} µs/msg`);
+    console.log(`  depesche : ${depesche.toFixed(0)} msgs/s (${COUNT} in ${seconds.toFixed(1)} s; sent ${status.sent}, unclear ${status.unclear}, sink got ${received.count} for ${received.distinct} addresses), worker peak RSS ${rss} MB, worker CPU ${cpuPerMessage.toFixed(0)} µs/msg, sink CPU ${sinkCpuPerMessage.toFixed(0)} µs/msg`);
     worker.kill('SIGTERM');
     await new Promise((r) => worker!.once('exit', r));
     worker = undefined;

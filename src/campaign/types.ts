@@ -20,6 +20,8 @@ export interface CampaignSubscribers {
 /** One finished RFC 5322 message and its SMTP envelope. */
 export interface RawMessage {
   envelope: { from: string; to: string };
+  /** The Message-ID header's value, angle brackets included. */
+  messageId: string;
   /** The message as buffers to write in order; the large ones are shared by every recipient. */
   parts: Buffer[];
   /** The whole message in one buffer (a copy, made when asked for). */
@@ -30,6 +32,8 @@ export interface RawMessage {
 export interface OutgoingMessage {
   envelope: { from: string; to: string };
   raw: Buffer | Readable;
+  /** The Message-ID the raw message carries, so nodemailer reports it instead of making one up. */
+  messageId?: string;
 }
 
 /**

@@ -57,9 +57,23 @@ export function createSmtpTransport(config: SmtpTransportConfig): Transport {
   // The stream the connection reads is made late (after DKIM's processing is attached);
   // note it per message so a failure can tell whether any of it was sent.
   transporter.use('stream', (mail, done) => {
-    const tracker = (mail.data as { [TRACK]?: Tracker })[TRACK];
-    if (tracker) {
-      const message = mail.message as unknown as { createReadStream(...args: unknown[]): Readable };
+    const data = mail.data as { [TRACK]?: Tracker; raw?: unknown; dkim?: unknown };
+    const tracker = data[TRACK];
+    const message = mail.message as unknown as RawNode;
+    const raw = data.raw;
+    if (!dkim && !data.dkim && Buffer.isBuffer(raw) && endsInCrlf(raw)) {
+      // A finished message in one buffer needs none of nodemailer's stages (a PassThrough,
+      // a newline fixer and a pipeline whose teardown builds an AbortError, per message):
+      // hand the connection the buffer as a one-chunk stream. Anything that would change
+      // the bytes (DKIM, a transform, a process function) keeps nodemailer's own path.
+      const create = message.createReadStream.bind(message);
+      message.createReadStream = (...args: unknown[]) => {
+        const direct = (message._transforms?.length ?? 0) === 0 && (message._processFuncs?.length ?? 0) === 0 && !message.newline;
+        const stream = direct ? oneChunk(raw) : create(...args);
+        if (tracker) tracker.stream = stream;
+        return stream;
+      };
+    } else if (tracker) {
       const create = message.createReadStream.bind(message);
       message.createReadStream = (...args: unknown[]) => (tracker.stream = create(...args));
     }
@@ -80,6 +94,31 @@ export function createSmtpTransport(config: SmtpTransportConfig): Transport {
       transporter.close();
     },
   };
+}
+
+interface RawNode {
+  createReadStream(...args: unknown[]): Readable;
+  _transforms?: unknown[];
+  _processFuncs?: unknown[];
+  newline?: unknown;
+}
+
+function endsInCrlf(buffer: Buffer): boolean {
+  return buffer.length >= 2 && buffer[buffer.length - 2] === 0x0d && buffer[buffer.length - 1] === 0x0a;
+}
+
+/** The buffer itself as the only chunk, so the SMTP data stream sees (and may trust) it whole. */
+function oneChunk(buffer: Buffer): Readable {
+  let done = false;
+  return new Readable({
+    read() {
+      if (!done) {
+        done = true;
+        this.push(buffer);
+      }
+      this.push(null);
+    },
+  });
 }
 
 const TRACK = '_depescheTracker';
