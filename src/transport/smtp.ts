@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Config } from '../config/schema.ts';
 import { DepescheError } from '../errors.ts';
@@ -79,11 +79,18 @@ export function createSmtpTransport(config: SmtpTransportConfig): Transport {
     }
     done();
   });
+  const pool = (transporter as unknown as { transporter?: PoolLike }).transporter;
+  const canDirect = !dkim && pool?.name === 'SMTP (pool)' && typeof pool.send === 'function';
   return {
     async sendMail(message) {
       const tracker: Tracker = {};
       try {
-        const info = (await transporter.sendMail({ ...message, [TRACK]: tracker } as typeof message)) as { messageId: string; response: string };
+        const direct = canDirect ? directMail(message, tracker) : undefined;
+        const info = direct
+          ? await new Promise<{ messageId: string; response: string }>((resolve, reject) =>
+              pool!.send(direct, (error, sent) => (error ? reject(error) : resolve(sent!))),
+            )
+          : ((await transporter.sendMail({ ...message, [TRACK]: tracker } as typeof message)) as { messageId: string; response: string });
         return { messageId: info.messageId, response: info.response } satisfies SentInfo;
       } catch (error) {
         if (error && typeof error === 'object') Object.assign(error, { dataSent: tracker.stream?.readableDidRead === true });
@@ -92,6 +99,50 @@ export function createSmtpTransport(config: SmtpTransportConfig): Transport {
     },
     async close() {
       transporter.close();
+    },
+  };
+}
+
+interface PoolLike {
+  name: string;
+  send(mail: DirectMail, callback: (error: Error | null, info?: { messageId: string; response: string }) => void): void;
+}
+
+interface DirectMail {
+  data: { envelope: { from: string; to: string[] }; messageId: string };
+  message: {
+    getEnvelope(): { from: string; to: string[] };
+    messageId(): string;
+    getHeader(name: string): string | undefined;
+    createReadStream(): Readable;
+  };
+}
+
+// eslint-disable-next-line no-control-regex
+const PLAIN_ADDRESS = /^[\x21-\x7e]+@[\x21-\x7e]+$/;
+
+/**
+ * The campaign's messages are finished bytes with a plain envelope and their own
+ * Message-ID. For those, building nodemailer's MIME tree (which for a raw message only
+ * parses the envelope again, makes a boundary and wraps the buffer in three streams)
+ * was about a tenth of a worker's CPU. They go to the pool itself instead: the same
+ * connections, the same SMTP code, `maxRequeues: 0`, only without the composer. Anything
+ * else (more options, a non-ASCII address nodemailer would have to encode, no trailing
+ * CRLF) takes nodemailer's full path.
+ */
+function directMail(message: SendMailOptions, tracker: Tracker): DirectMail | undefined {
+  const { envelope, raw, messageId, ...rest } = message;
+  if (Object.keys(rest).length > 0 || !Buffer.isBuffer(raw) || !endsInCrlf(raw) || typeof messageId !== 'string') return undefined;
+  const from = envelope?.from;
+  const to = envelope?.to;
+  if (typeof from !== 'string' || typeof to !== 'string' || !PLAIN_ADDRESS.test(from) || !PLAIN_ADDRESS.test(to)) return undefined;
+  return {
+    data: { envelope: { from, to: [to] }, messageId },
+    message: {
+      getEnvelope: () => ({ from, to: [to] }),
+      messageId: () => messageId,
+      getHeader: (name) => (name.toLowerCase() === 'message-id' ? messageId : undefined),
+      createReadStream: () => (tracker.stream = oneChunk(raw)),
     },
   };
 }
