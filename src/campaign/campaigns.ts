@@ -4,16 +4,11 @@ import type { Keyspace } from '../config/redis.ts';
 import { DepescheError } from '../errors.ts';
 import { isLang, type Edition } from '../render/edition.ts';
 import { campaignKeys, ledgerScripts } from './ledger.ts';
-import { CAMPAIGN_STATES, type Campaign, type CampaignState, type CampaignStatus } from './types.ts';
+import { CAMPAIGN_STATES, type Campaign, type CampaignState, type CampaignStatus, type DeliveryCounts } from './types.ts';
 
 /** The counters kept in a campaign's hash next to its state. */
-export interface CampaignCounters {
+export interface CampaignCounters extends DeliveryCounts {
   total: number;
-  sent: number;
-  failed: number;
-  bounced: number;
-  skipped: number;
-  unclear: number;
   batches: number;
   fanoutDone: boolean;
   cursor: string | null;

@@ -7,5 +7,5 @@ export { prepareEdition, formatMailbox, headerText, type MessageSettings, type R
 export { createBatchProcessor, InFlight, type BatchDeps, type BatchProcessor } from './batch.ts';
 export { createFanoutProcessor, batchJobId } from './fanout.ts';
 export { classifyFailure, type SendFailure } from './outcome.ts';
-export type { Campaign, CampaignState, CampaignStatus, CampaignSubscribers, CampaignTransport, RawMessage, OutgoingMessage, BatchJobData, BatchResult, FanoutJobData } from './types.ts';
+export type { Campaign, CampaignState, CampaignStatus, DeliveryCounts, CampaignSubscribers, CampaignTransport, RawMessage, OutgoingMessage, BatchJobData, BatchResult, FanoutJobData } from './types.ts';
 export { CAMPAIGN_STATES } from './types.ts';

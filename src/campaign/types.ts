@@ -82,28 +82,27 @@ export interface BatchJobData {
   mode?: 'send' | 'resend';
 }
 
-export interface BatchResult {
+/** How recipients ended up; a batch reports them, a campaign adds them up. */
+export interface DeliveryCounts {
   sent: number;
-  bounced: number;
   failed: number;
+  bounced: number;
   skipped: number;
   unclear: number;
+}
+
+export interface BatchResult extends DeliveryCounts {
   /** Why the batch stopped early, when it did. */
   halted?: 'cancelled';
 }
 
-export interface CampaignStatus {
+export interface CampaignStatus extends DeliveryCounts {
   id: string;
   slug: string;
   list: string;
   state: CampaignState;
   reason?: string;
   total: number;
-  sent: number;
-  failed: number;
-  bounced: number;
-  skipped: number;
-  unclear: number;
   remaining: number;
   /** Messages answered per second since the send started. */
   rate: number;

@@ -13,9 +13,10 @@ const commands: Record<string, () => Promise<{ register: Register }>> = {
   subscribers: () => import('./commands/subscribers.ts'),
   send: () => import('./commands/send.ts'),
   status: () => import('./commands/status.ts'),
-  pause: () => import('./commands/pause.ts'),
-  resume: () => import('./commands/resume.ts'),
-  cancel: () => import('./commands/cancel.ts'),
+  // One module registers pause, resume and cancel; the overview loads it once.
+  pause: () => import('./commands/campaign-control.ts'),
+  resume: () => import('./commands/campaign-control.ts'),
+  cancel: () => import('./commands/campaign-control.ts'),
   resend: () => import('./commands/resend.ts'),
   worker: () => import('./commands/worker.ts'),
   serve: () => import('./commands/serve.ts'),
@@ -27,6 +28,7 @@ const commands: Record<string, () => Promise<{ register: Register }>> = {
 // or an unknown name, so commander can list them or suggest the closest.
 const named = process.argv[2];
 const selected = named && Object.hasOwn(commands, named) ? [commands[named]!] : Object.values(commands);
-for (const load of selected) (await load()).register(program);
+const modules = new Set(await Promise.all(selected.map((load) => load())));
+for (const module of modules) module.register(program);
 
 await program.parseAsync(process.argv);
