@@ -7,6 +7,10 @@
 export { DepescheError, isDepescheError, type ErrorCode, type ErrorLocation } from './errors.ts';
 export { loadConfig, requireSecret, keyspace, type Config, type Keyspace, type LoadConfigOptions } from './config/index.ts';
 
+// The shared vocabulary: languages and the compiled edition.
+export { LANGS, isLang, type Lang } from './core/lang.ts';
+export type { Edition, Greeting } from './core/edition.ts';
+
 // Compile: Markdown issues to editions.
 export {
   createCompiler,
@@ -14,15 +18,11 @@ export {
   compileMerge,
   fillMerge,
   sampleMergeValues,
-  LANGS,
-  isLang,
   type Compiler,
   type CompilerOptions,
   type CompiledEdition,
-  type Edition,
   type Finding,
   type IssueSummary,
-  type Lang,
   type MergeField,
   type MergeValues,
 } from './render/index.ts';

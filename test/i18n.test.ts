@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTranslator } from '../src/i18n/index.ts';
 import { lintLocales } from '../src/render/lint.ts';
-import { LANGS } from '../src/render/edition.ts';
+import { LANGS } from '../src/core/lang.ts';
 import { REPO } from './content-fixtures.ts';
 
 describe('locales', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevStack, type DevStack } from '../src/dev/stack.ts';
+import { startDevStack, type DevStack } from '../src/app/dev-stack.ts';
 import { createLogger } from '../src/log.ts';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
 import { freePort } from './support/ports.ts';

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../config/redis.ts';
 import { DepescheError } from '../errors.ts';
-import { isLang, type Edition } from '../render/edition.ts';
+import { isLang } from '../core/lang.ts';
+import type { Edition } from '../core/edition.ts';
 import { campaignKeys, ledgerScripts } from './ledger.ts';
 import { CAMPAIGN_STATES, type Campaign, type CampaignState, type CampaignStatus, type DeliveryCounts } from './types.ts';
 

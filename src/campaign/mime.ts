@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import addressparser from 'nodemailer/lib/addressparser';
 import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
+import { publicUrls } from '../core/public-urls.ts';
 import { DepescheError } from '../errors.ts';
-import type { Lang } from '../render/edition.ts';
-import { compileMerge, escapeHtml, greetingFor, stripControl, type MergeField, type MergeValues } from '../render/merge.ts';
+import type { Lang } from '../core/lang.ts';
+import { compileMerge, greetingFor, type MergeField, type MergeValues } from '../render/merge.ts';
+import { escapeHtml, stripControl } from '../core/escape.ts';
 import { signToken } from '../subscribers/tokens.ts';
 import { markCanonical } from '../transport/fast-data-stream.ts';
 import type { FrozenEdition } from './campaigns.ts';
@@ -141,18 +143,18 @@ export function listIdOf(list: string, domain: string): string {
 }
 
 export function prepareEdition(edition: FrozenEdition, settings: MessageSettings): PreparedEdition {
-  const base = settings.publicUrl.replace(/\/+$/, '');
+  const urls = publicUrls(settings.publicUrl);
   const from = parseMailFrom(settings.mailFrom);
   const fromDomain = from.address.split('@')[1]!;
-  const listDomain = headerText(settings.listIdDomain ?? new URL(base).hostname);
+  const listDomain = headerText(settings.listIdDomain ?? new URL(urls.base).hostname);
   const mailto = settings.unsubscribeMailto ?? `unsubscribe@${fromDomain}`;
   const boundary = `=_depesche_${randomBytes(12).toString('hex')}`;
 
   // Everything that is the same for every recipient of this edition, prepared once.
   const staticValues = {
-    viewOnlineUrl: `${base}/archive/${encodeURIComponent(edition.slug)}/${edition.lang}`,
-    subscribeUrl: `${base}/subscribe?lang=${edition.lang}`,
-    archiveUrl: `${base}/archive`,
+    viewOnlineUrl: urls.edition(edition.slug, edition.lang),
+    subscribeUrl: urls.subscribe(edition.lang),
+    archiveUrl: urls.archive(),
   };
   const subject = encodeWords(headerText(edition.subject), 'Q', 52);
   const staticHead =
@@ -213,12 +215,12 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
       const address = checkAddress(recipient.email);
       const name = headerText(recipient.name);
       const claims = { sub: recipient.id, cmp: settings.campaignId };
-      const unsubscribeUrl = `${base}/unsubscribe/${signToken({ act: 'unsubscribe', ...claims }, settings.secret)}`;
+      const unsubscribeUrl = urls.unsubscribe(signToken({ act: 'unsubscribe', ...claims }, settings.secret));
       const values: MergeValues = {
         name,
         greeting: greetingFor(edition.greeting, name),
         unsubscribeUrl,
-        preferencesUrl: `${base}/preferences/${signToken({ act: 'preferences', ...claims }, settings.secret)}`,
+        preferencesUrl: urls.preferences(signToken({ act: 'preferences', ...claims }, settings.secret)),
         ...staticValues,
       };
       const messageId = `<${campaignPart}.${recipient.id.replace(/[^A-Za-z0-9.-]/g, '_')}.${run.replace(/[^A-Za-z0-9.-]/g, '_')}${messageIdSuffix}`;

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Lang } from '../render/edition.ts';
+import type { Lang } from '../core/lang.ts';
 import type { ListPage, Subscriber, SubscriberStatus } from '../subscribers/types.ts';
 
 /**

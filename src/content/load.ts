@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MarkdownIt } from 'markdown-it';
 import { DepescheError } from '../errors.ts';
-import { LANGS, type Lang } from '../render/edition.ts';
+import { LANGS, type Lang } from '../core/lang.ts';
 import { parseFreeForm, parseParts } from './blocks.ts';
 import { parseFrontMatter } from './front-matter.ts';
 import type { IssueDocument } from './model.ts';

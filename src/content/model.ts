@@ -1,4 +1,4 @@
-import type { Lang } from '../render/edition.ts';
+import type { Lang } from '../core/lang.ts';
 
 /**
  * The section model: what an issue says, independent of how a template lays it out.

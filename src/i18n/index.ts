@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import i18next, { type i18n } from 'i18next';
 import { DepescheError } from '../errors.ts';
-import { LANGS, type Lang } from '../render/edition.ts';
+import { LANGS, type Lang } from '../core/lang.ts';
 
 /**
  * Labels and page texts in both languages, from `locales/<lang>.json` through i18next.

@@ -1,4 +1,4 @@
-import type { Lang } from './edition.ts';
+import type { Lang } from '../core/lang.ts';
 
 /** BCP 47 locale for Intl per edition language. */
 export const LOCALES: Record<Lang, string> = { de: 'de-DE', en: 'en-GB' };

@@ -3,8 +3,8 @@ import type { IssueDocument } from '../content/model.ts';
 import { localeFile, type Translator } from '../i18n/index.ts';
 import { clientSupport } from './caniemail.ts';
 import type { CompiledEdition, Finding } from './compiler.ts';
-import { LANGS, type Lang } from './edition.ts';
-import { escapeHtml } from './merge.ts';
+import { LANGS, type Lang } from '../core/lang.ts';
+import { escapeHtml } from '../core/escape.ts';
 import { fillSample } from './sample.ts';
 
 export interface LintContext {

@@ -1,4 +1,7 @@
-import type { Greeting, Lang } from './edition.ts';
+import type { Greeting } from '../core/edition.ts';
+import { escapeHtml, stripControl } from '../core/escape.ts';
+import { publicUrls } from '../core/public-urls.ts';
+import type { Lang } from '../core/lang.ts';
 
 /**
  * Per-recipient values. Templates place a marker for each; the sender fills them.
@@ -41,19 +44,6 @@ export function compileMerge(document: string): MergeTemplate {
   return { literals, fields };
 }
 
-const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes for HTML text and double- or single-quoted attribute values alike. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => htmlEscapes[c]!);
-}
-
-/** No control character, and so no CR or LF, survives into a mail. */
-export function stripControl(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f]+/g, ' ');
-}
-
 export type MergeEscape = 'html' | 'text';
 
 /** Fills a compiled template; every value is stripped of control characters and, for HTML, escaped. */
@@ -69,15 +59,15 @@ export function fillMerge(template: MergeTemplate, values: MergeValues, escape: 
 
 /** Values for build output and the preview, where there is no recipient. */
 export function sampleMergeValues(publicUrl: string, slug: string, lang: Lang, greeting: Greeting, name = ''): MergeValues {
-  const base = publicUrl.replace(/\/+$/, '');
+  const urls = publicUrls(publicUrl);
   return {
     name,
     greeting: greetingFor(greeting, name),
-    unsubscribeUrl: `${base}/unsubscribe/preview`,
-    preferencesUrl: `${base}/preferences/preview`,
-    viewOnlineUrl: `${base}/archive/${encodeURIComponent(slug)}/${lang}`,
-    subscribeUrl: `${base}/subscribe?lang=${lang}`,
-    archiveUrl: `${base}/archive`,
+    unsubscribeUrl: urls.unsubscribe('preview'),
+    preferencesUrl: urls.preferences('preview'),
+    viewOnlineUrl: urls.edition(slug, lang),
+    subscribeUrl: urls.subscribe(lang),
+    archiveUrl: urls.archive(),
   };
 }
 

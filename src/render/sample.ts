@@ -1,4 +1,4 @@
-import type { Edition } from './edition.ts';
+import type { Edition } from '../core/edition.ts';
 import { compileMerge, fillMerge, sampleMergeValues } from './merge.ts';
 
 /**

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { DepescheError } from '../errors.ts';
 import type { Translator } from '../i18n/index.ts';
-import type { Lang } from './edition.ts';
+import type { Lang } from '../core/lang.ts';
 import { formatDate, formatFigure } from './format.ts';
 
 /** A template folder compiled once: the main MJML template with its partials and helpers. */

@@ -1,9 +1,10 @@
 import { compile } from 'html-to-text';
 import type { IssueDocument, Item, Part } from '../content/model.ts';
 import type { Translator } from '../i18n/index.ts';
-import type { Lang } from './edition.ts';
+import type { Lang } from '../core/lang.ts';
 import { formatDate, formatFigure } from './format.ts';
-import { escapeHtml, mergeMarker } from './merge.ts';
+import { escapeHtml } from '../core/escape.ts';
+import { mergeMarker } from './merge.ts';
 
 /**
  * The plain-text part, written from the section model rather than from the finished

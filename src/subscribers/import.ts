@@ -5,7 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { DepescheError } from '../errors.ts';
-import type { Lang } from '../render/edition.ts';
+import type { Lang } from '../core/lang.ts';
 import type { RedisSubscriberStore, UpsertRow } from './redis-store.ts';
 import { readCsv } from './csv-records.ts';
 import type { SubscriberStatus } from './types.ts';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../config/redis.ts';
 import { DepescheError } from '../errors.ts';
-import { LANGS, type Lang } from '../render/edition.ts';
+import { LANGS, type Lang } from '../core/lang.ts';
 import { SUBSCRIBER_STATUSES, type Consent, type ListPage, type Subscriber, type SubscriberStatus, type SubscriberStore } from './types.ts';
 import { checkListName, checkName, emailKey, normalizeEmail } from './validate.ts';
 

@@ -1,4 +1,4 @@
-import type { Lang } from '../render/edition.ts';
+import type { Lang } from '../core/lang.ts';
 
 export const SUBSCRIBER_STATUSES = ['pending', 'active', 'unsubscribed', 'bounced', 'complained'] as const;
 export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];

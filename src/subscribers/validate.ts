@@ -1,4 +1,4 @@
-import { isLang, type Lang } from '../render/edition.ts';
+import { isLang, type Lang } from '../core/lang.ts';
 import { SUBSCRIBER_STATUSES, type SubscriberStatus } from './types.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SAMPLE_LIST, startDevStack, type DevStack } from '../../dev/stack.ts';
+import { SAMPLE_LIST, startDevStack, type DevStack } from '../../app/dev-stack.ts';
 import { action, intOption } from '../program.ts';
 
 function banner(stack: DevStack): string {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isLoopbackHost } from '../../server/admin/auth.ts';
+import { isLoopbackHost } from '../../server/shared/hosts.ts';
 import { startPreviewServer } from '../../server/preview/server.ts';
 import type { Config } from '../../config/schema.ts';
 import type { ProofSettings } from '../../server/preview/proof.ts';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CampaignService } from '../../campaign/index.ts';
 import { createRedis, keyspace, loadConfig, type Config } from '../../config/index.ts';
 import { DepescheError } from '../../errors.ts';
-import { LANGS } from '../../render/edition.ts';
+import { LANGS } from '../../core/lang.ts';
 import { RedisSubscriberStore } from '../../subscribers/redis-store.ts';
 import { action, intOption } from '../program.ts';
 

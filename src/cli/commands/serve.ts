@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, requireSecret } from '../../config/load.ts';
 import { createLogger } from '../../log.ts';
 import { assertAdminBind } from '../../server/admin/auth.ts';
-import { buildApps, listen } from '../../server/admin/wiring.ts';
+import { buildApps, listen } from '../../app/apps.ts';
 import { createSmtpTransport } from '../../transport/smtp.ts';
 import { action, intOption } from '../program.ts';
 

@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadConfig, createRedis, keyspace, type Config } from '../../config/index.ts';
 import { DepescheError } from '../../errors.ts';
-import { LANGS, type Lang } from '../../render/edition.ts';
+import { LANGS, type Lang } from '../../core/lang.ts';
 import { exportCsv } from '../../subscribers/export.ts';
 import { importCsv, openCsv } from '../../subscribers/import.ts';
 import { RedisSubscriberStore } from '../../subscribers/redis-store.ts';

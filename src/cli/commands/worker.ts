@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
-import { execWithHeapCap, runWorkerProcess } from '../../../worker/index.ts';
+import { execWithHeapCap, runWorkerProcess } from '../../app/worker-process.ts';
 import { action } from '../program.ts';
 
 export function register(program: Command): void {

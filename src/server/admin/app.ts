@@ -9,11 +9,13 @@ import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { DevInbox } from '../../transport/dev-inbox.ts';
 import { opsApi, type AdminCampaigns } from './api.ts';
-import { adminAuth, assertAdminBind, browserGuards, isLoopbackHost } from './auth.ts';
+import { adminAuth, assertAdminBind, browserGuards } from './auth.ts';
+import { isLoopbackHost } from '../shared/hosts.ts';
 import { campaignsPage, type IssueChoice } from './campaigns-page.ts';
-import { jsonErrors } from './errors.ts';
+import { jsonErrors } from '../shared/json-errors.ts';
 import { inboxRoutes } from './inbox.ts';
-import { html, page } from './layout.ts';
+import { html } from '../shared/html.ts';
+import { page } from './layout.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
 export interface AdminAppDeps {

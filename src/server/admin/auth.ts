@@ -1,21 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DepescheError } from '../../errors.ts';
-import { html, page } from './layout.ts';
+import { isLoopbackHost } from '../shared/hosts.ts';
+import { html } from '../shared/html.ts';
+import { page } from './layout.ts';
 
 export const ADMIN_COOKIE = 'depesche_admin';
 
 /** Paths a load balancer or container runtime must reach without a token; they reveal nothing. */
 const OPEN_PATHS = new Set(['/healthz', '/login']);
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
-  return false;
-}
 
 /**
  * The admin app runs sends and shows subscriber addresses, so anything reachable beyond

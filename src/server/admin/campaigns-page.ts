@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { html, page } from './layout.ts';
+import { html } from '../shared/html.ts';
+import { page } from './layout.ts';
 
 export interface IssueChoice {
   slug: string;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { checkHeaders, type DevInbox, type InboxMail } from '../../transport/dev-inbox.ts';
-import { html, page } from './layout.ts';
+import { html } from '../shared/html.ts';
+import { page } from './layout.ts';
 
 /**
  * The dev inbox pages: a list that updates live, and one page per mail with its header

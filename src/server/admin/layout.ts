@@ -1,30 +1,4 @@
-import { escapeHtml } from '../../render/merge.ts';
-
-/** Tagged template that escapes every interpolation unless it is already `Html`. */
-export class Html {
-  readonly value: string;
-  constructor(value: string) {
-    this.value = value;
-  }
-  toString(): string {
-    return this.value;
-  }
-}
-
-type Part = Html | string | number | null | undefined | false | Html[];
-
-function part(value: Part): string {
-  if (value === null || value === undefined || value === false) return '';
-  if (Array.isArray(value)) return value.map(part).join('');
-  if (value instanceof Html) return value.value;
-  return escapeHtml(String(value));
-}
-
-export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
-  let out = strings[0]!;
-  for (let i = 0; i < values.length; i++) out += part(values[i]) + strings[i + 1]!;
-  return new Html(out);
-}
+import { Html, html } from '../shared/html.ts';
 
 const css = `
 :root { color-scheme: light dark; --fg:#1d2330; --muted:#667085; --line:#d9dee7; --bg:#fff; --panel:#f6f7f9; --accent:#b42318; }

@@ -1,4 +1,4 @@
-import { escapeHtml } from '../../render/merge.ts';
+import { escapeHtml } from '../../core/escape.ts';
 import type { PreviewIssueSummary } from './types.ts';
 import type { IssueState, PreviewFailure } from './state.ts';
 

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DepescheError, isDepescheError, type ErrorCode } from '../../errors.ts';
-import { isLang, type Lang } from '../../render/edition.ts';
+import { httpStatusOf } from '../../core/http-status.ts';
+import { DepescheError, isDepescheError } from '../../errors.ts';
+import { isLang, type Lang } from '../../core/lang.ts';
 import { fillSample } from '../../render/sample.ts';
 import { loadAssets } from './assets.ts';
 import { workerLinter } from './linter.ts';
@@ -19,8 +20,6 @@ export const DEFAULT_MAIL_FROM = 'Depesche <newsletter@localhost>';
 // Slugs are folder names under issues/; anything else (dots, slashes, encoded or not) is refused
 // before it gets near the compiler or the disk.
 const slugPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
-
-const statusByCode: Partial<Record<ErrorCode, number>> = { E_NOT_FOUND: 404, E_INPUT: 400, E_SMTP: 502, E_CONFLICT: 409 };
 
 // The mail in the frame may contain anything an editor pasted; it gets no scripts, no
 // plugins and no network but images, fonts and styles, even when opened on its own.
@@ -79,7 +78,7 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
 
   app.setErrorHandler((error: FastifyError | DepescheError, request: FastifyRequest, reply: FastifyReply) => {
     const status = isDepescheError(error)
-      ? (statusByCode[error.code] ?? 500)
+      ? httpStatusOf(error.code)
       : error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'preview request failed');
     const message = isDepescheError(error) ? error.message : status >= 500 ? 'The preview hit an unexpected error; the server log has the details.' : error.message;

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { prepareEdition } from '../../campaign/mime.ts';
 import { DepescheError } from '../../errors.ts';
-import { isLang, LANGS, type Edition, type Lang } from '../../render/edition.ts';
-import { stripControl } from '../../render/merge.ts';
+import { isLang, LANGS, type Lang } from '../../core/lang.ts';
+import type { Edition } from '../../core/edition.ts';
+import { stripControl } from '../../core/escape.ts';
 import type { SentInfo, Transport } from '../../transport/types.ts';
 
 /** Sender and list headers of a proof; the config supplies each, as for a real send. */

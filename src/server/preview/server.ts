@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { DepescheError } from '../../errors.ts';
-import { isLoopbackHost } from '../admin/auth.ts';
+import { isLoopbackHost } from '../shared/hosts.ts';
 import { errorBody, layout } from './pages.ts';
 import { previewPlugin } from './plugin.ts';
 import { createCompiler, DEFAULT_PUBLIC_URL } from '../../render/index.ts';

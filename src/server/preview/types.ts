@@ -1,4 +1,5 @@
-import type { Edition, Lang } from '../../render/edition.ts';
+import type { Edition } from '../../core/edition.ts';
+import type { Lang } from '../../core/lang.ts';
 import type { Transport } from '../../transport/types.ts';
 import type { NavLink } from './pages.ts';
 import type { ProofSettings } from './proof.ts';

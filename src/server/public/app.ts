@@ -2,11 +2,13 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../../config/schema.ts';
+import { httpStatusOf } from '../../core/http-status.ts';
+import { publicUrls } from '../../core/public-urls.ts';
 import { requireSecret } from '../../config/load.ts';
 import { DepescheError, isDepescheError } from '../../errors.ts';
 import type { Translator } from '../../i18n/index.ts';
 import type { Logger } from '../../log.ts';
-import { isLang, LANGS, type Lang } from '../../render/edition.ts';
+import { isLang, LANGS, type Lang } from '../../core/lang.ts';
 import type { RedisSubscriberStore, SubscriberRecord } from '../../subscribers/redis-store.ts';
 import { signToken, verifyToken, type TokenAction } from '../../subscribers/tokens.ts';
 import { checkLang, checkListName, checkName, normalizeEmail } from '../../subscribers/validate.ts';
@@ -35,8 +37,6 @@ export class FieldError extends DepescheError {
 /** A pending address gets at most one confirmation mail in this window. */
 const RESEND_AFTER_MS = 10 * 60_000;
 
-const STATUS: Partial<Record<string, number>> = { E_INPUT: 400, E_TOKEN: 403, E_NOT_FOUND: 404, E_SMTP: 503, E_REDIS: 503, E_CONFIG: 500 };
-
 /**
  * The public app: subscribe with double opt-in, confirm, one-click unsubscribe (RFC 8058)
  * and preferences. Returns the instance unstarted, so `depesche serve`/`dev` can mount
@@ -48,7 +48,7 @@ const STATUS: Partial<Record<string, number>> = { E_INPUT: 400, E_TOKEN: 403, E_
 export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstance> {
   const { config, store, translator: t, transport } = deps;
   const secret = requireSecret(config);
-  const base = config.PUBLIC_URL.replace(/\/+$/, '');
+  const urls = publicUrls(config.PUBLIC_URL);
   const site = displayName(config.MAIL_FROM) ?? t.t('en', 'public.siteName');
 
   const app = Fastify({
@@ -107,7 +107,7 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
         const label = t.has(lang, `public.error.field.${field}`) ? t.t(lang, `public.error.field.${field}`) : field;
         text = t.t(lang, 'public.error.input', { field: label });
       } else if (isDepescheError(error)) {
-        status = STATUS[error.code] ?? 500;
+        status = httpStatusOf(error.code);
         code = error.code;
         text =
           error.code === 'E_TOKEN' ? t.t(lang, 'public.error.token')
@@ -142,8 +142,8 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
       if (!subscriber) throw new DepescheError('E_NOT_FOUND', 'This subscriber no longer exists.');
       return subscriber;
     };
-    const linkFor = (action: 'unsubscribe' | 'preferences', id: string) => `${base}/${action}/${signToken({ act: action, sub: id }, secret)}`;
-    const subscribeUrl = (lang: Lang) => `${base}/subscribe?lang=${lang}`;
+    const linkFor = (action: 'unsubscribe' | 'preferences', id: string) => urls[action](signToken({ act: action, sub: id }, secret));
+    const subscribeUrl = (lang: Lang) => urls.subscribe(lang);
 
     // ── Subscribe (double opt-in, step one) ────────────────────────────────────────
 
@@ -204,7 +204,7 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
         const token = signToken({ act: 'confirm', sub: id, exp: Math.floor(Date.now() / 1000) + config.CONFIRM_TTL_DAYS * 86_400 }, secret);
         try {
           await transport.sendMail(
-            confirmMail(t, { from: config.MAIL_FROM, to: email.value, name: name.value, lang, site, confirmUrl: `${base}/confirm/${token}`, ttlDays: config.CONFIRM_TTL_DAYS }),
+            confirmMail(t, { from: config.MAIL_FROM, to: email.value, name: name.value, lang, site, confirmUrl: urls.confirm(token), ttlDays: config.CONFIRM_TTL_DAYS }),
           );
         } catch (cause) {
           throw new DepescheError('E_SMTP', `Sending the confirmation mail failed: ${(cause as Error).message}`, { cause });

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { DepescheError, isDepescheError } from '../../errors.ts';
-import { isLang, LANGS, type Edition, type Lang } from '../../render/edition.ts';
-import { compileMerge, escapeHtml, fillMerge, greetingFor, type MergeValues } from '../../render/merge.ts';
+import { isLang, LANGS, type Lang } from '../../core/lang.ts';
+import type { Edition } from '../../core/edition.ts';
+import { publicUrls } from '../../core/public-urls.ts';
+import { compileMerge, fillMerge, greetingFor, type MergeValues } from '../../render/merge.ts';
+import { escapeHtml } from '../../core/escape.ts';
 import type { Translator } from '../../i18n/index.ts';
 
 /** What the archive needs from the compile pipeline; `createCompiler()` satisfies it. */
@@ -26,15 +29,16 @@ const SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * unsubscribe and preferences pages instead of a subscriber's signed links.
  */
 export function publicMergeValues(publicUrl: string, edition: Edition): MergeValues {
-  const base = publicUrl.replace(/\/+$/, '');
+  const urls = publicUrls(publicUrl);
   return {
     name: '',
     greeting: greetingFor(edition.greeting, ''),
-    unsubscribeUrl: `${base}/unsubscribe?lang=${edition.lang}`,
-    preferencesUrl: `${base}/preferences?lang=${edition.lang}`,
-    viewOnlineUrl: `${base}/archive/${encodeURIComponent(edition.slug)}/${edition.lang}`,
-    subscribeUrl: `${base}/subscribe?lang=${edition.lang}`,
-    archiveUrl: `${base}/archive`,
+    // Generic pages instead of a subscriber's signed links: anyone may open the archive.
+    unsubscribeUrl: `${urls.base}/unsubscribe?lang=${edition.lang}`,
+    preferencesUrl: `${urls.base}/preferences?lang=${edition.lang}`,
+    viewOnlineUrl: urls.edition(edition.slug, edition.lang),
+    subscribeUrl: urls.subscribe(edition.lang),
+    archiveUrl: urls.archive(),
   };
 }
 

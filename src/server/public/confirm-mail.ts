@@ -1,8 +1,8 @@
 import type { SendMailOptions } from 'nodemailer';
 import type { Translator } from '../../i18n/index.ts';
-import type { Lang } from '../../render/edition.ts';
-import { stripControl } from '../../render/merge.ts';
-import { html, Html } from '../admin/layout.ts';
+import type { Lang } from '../../core/lang.ts';
+import { stripControl } from '../../core/escape.ts';
+import { html, Html } from '../shared/html.ts';
 
 export interface ConfirmMailInput {
   from: string;

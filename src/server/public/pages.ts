@@ -1,6 +1,6 @@
 import type { Translator } from '../../i18n/index.ts';
-import { LANGS, type Lang } from '../../render/edition.ts';
-import { html, Html } from '../admin/layout.ts';
+import { LANGS, type Lang } from '../../core/lang.ts';
+import { html, Html } from '../shared/html.ts';
 
 export { html, Html };
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../../config/redis.ts';
+import type { Keyspace } from '../config/redis.ts';
 
 /**
  * SMTP latency across every process that sends: workers time each `sendMail`, add it to

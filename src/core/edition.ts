@@ -1,15 +1,10 @@
+import type { Lang } from './lang.ts';
+
 /**
  * The contract between compiling and sending. An Edition is one issue in one language,
- * compiled once. Sending never runs MJML: it fills the merge fields below into the
- * frozen `html` and `text`.
+ * compiled once. Sending never runs MJML: it fills the merge fields (render/merge.ts)
+ * into the frozen `html` and `text`.
  */
-export const LANGS = ['de', 'en'] as const;
-export type Lang = (typeof LANGS)[number];
-
-export function isLang(value: unknown): value is Lang {
-  return typeof value === 'string' && (LANGS as readonly string[]).includes(value);
-}
-
 export interface Edition {
   slug: string;
   lang: Lang;
@@ -17,7 +12,7 @@ export interface Edition {
   template: string;
   subject: string;
   preheader: string;
-  /** Full HTML document with merge markers (see merge.ts) where per-recipient values go. */
+  /** Full HTML document with merge markers where per-recipient values go. */
   html: string;
   /** Plain-text part with the same markers. */
   text: string;

@@ -4,13 +4,13 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { Lang } from '../render/edition.ts';
-import type { Apps } from '../server/admin/wiring.ts';
+import type { Lang } from '../core/lang.ts';
+import type { Apps } from './apps.ts';
 import type { RedisSubscriberStore } from '../subscribers/redis-store.ts';
 import { startDevInbox, type DevInbox } from '../transport/dev-inbox.ts';
 import { createSmtpTransport } from '../transport/smtp.ts';
 import type { Transport } from '../transport/types.ts';
-import { startDevRedis, type DevRedis } from './redis.ts';
+import { startDevRedis, type DevRedis } from './dev-redis.ts';
 
 export interface DevOptions {
   /** Admin app; the public app gets port + 1. */
@@ -89,7 +89,7 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
   try {
     // The apps and the worker weigh seconds of module loading; load them while Redis starts,
     // so a missing redis-server is reported at once instead of after the load.
-    const stackModules = Promise.all([import('../server/admin/wiring.ts'), import('../campaign/index.ts')]);
+    const stackModules = Promise.all([import('./apps.ts'), import('../campaign/index.ts')]);
     stackModules.catch(() => {});
     const redis: DevRedis = await startDevRedis({ redisUrl: env.REDIS_URL, dataDir: join(stateDir, 'redis') });
     cleanups.push(() => redis.stop());

@@ -1,19 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isDepescheError, type ErrorCode } from '../../errors.ts';
-
-const STATUS: Record<ErrorCode, number> = {
-  E_CONFIG: 500,
-  E_CONTENT: 422,
-  E_TEMPLATE: 422,
-  E_MJML: 422,
-  E_LINT: 422,
-  E_INPUT: 400,
-  E_TOKEN: 403,
-  E_NOT_FOUND: 404,
-  E_CONFLICT: 409,
-  E_REDIS: 503,
-  E_SMTP: 502,
-};
+import { httpStatusOf } from '../../core/http-status.ts';
+import { isDepescheError } from '../../errors.ts';
 
 export interface ErrorBody {
   error: { code: string; message: string; hint?: string; location?: { file: string; line?: number } };
@@ -27,7 +14,7 @@ export interface ErrorBody {
 export function jsonErrors(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isDepescheError(error)) {
-      const status = STATUS[error.code] ?? 500;
+      const status = httpStatusOf(error.code);
       if (status >= 500) request.log.error({ err: error }, error.message);
       const body: ErrorBody = { error: { code: error.code, message: error.message } };
       if (error.hint) body.error.hint = error.hint;
