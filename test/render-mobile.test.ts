@@ -21,7 +21,8 @@ describe('compiled issues at 375 px in Chromium', () => {
         await page.setContent(fillSample(edition, 'https://briefing.example.org').html);
         const widths = await page.evaluate(() => ({
           page: document.documentElement.scrollWidth,
-          widest: Math.max(...[...document.querySelectorAll('table.data, img, a')].map((el) => el.getBoundingClientRect().right)),
+          // Tables scroll inside their box, so the box (not the table) must fit.
+          widest: Math.max(...[...document.querySelectorAll('.table-scroll, .code-scroll, img, a')].filter((el) => !el.closest('.table-scroll')).map((el) => el.getBoundingClientRect().right)),
         }));
         expect(widths.page, `${slug} ${edition.lang}`).toBeLessThanOrEqual(375);
         expect(widths.widest, `${slug} ${edition.lang}`).toBeLessThanOrEqual(375);
