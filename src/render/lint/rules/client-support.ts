@@ -29,15 +29,23 @@ export const clientSupport: TemplateRule = {
     if (!probe) return [];
     const accepted = template.manifest.acceptedClientGaps;
     const findings: Finding[] = [];
+    // One finding per feature: "not supported by …, only partly by …".
+    const byFeature = new Map<string, { none: string[]; partial: string[] }>();
     for (const issue of await checkClients(probe.html)) {
       if (issue.feature in accepted) continue;
-      const where = locate(template.sources, issue.feature) ?? { file: template.file };
+      const entry = byFeature.get(issue.feature) ?? { none: [], partial: [] };
+      entry[issue.support].push(...issue.clients);
+      byFeature.set(issue.feature, entry);
+    }
+    for (const [feature, { none, partial }] of byFeature) {
+      const where = locate(template.sources, feature) ?? { file: template.file };
+      const support = [none.length ? `not supported by ${none.join(', ')}` : '', partial.length ? `only partly supported by ${partial.join(', ')}` : ''].filter(Boolean).join(', and ');
       findings.push({
         severity: 'warning',
         rule: 'client-support',
         ...where,
-        message: `Template "${template.name}": ${issue.feature} is ${issue.support === 'none' ? 'not' : 'only partly'} supported by ${issue.clients.join(', ')} (caniemail).`,
-        hint: `Use something those clients support, or accept the gap in templates/${template.name}/${MANIFEST_FILE}: "acceptedClientGaps": { "${issue.feature}": "why it is fine" }.`,
+        message: `Template "${template.name}": ${feature} is ${support} (caniemail).`,
+        hint: `Use something those clients support, or accept the gap in templates/${template.name}/${MANIFEST_FILE}: "acceptedClientGaps": { "${feature}": "why it is fine" }.`,
       });
     }
     return findings;

@@ -164,10 +164,11 @@ function compareLinks(pair: Pair): void {
     const [i, j] = steps[k]!;
     if (i !== null && j !== null) continue;
     const next = steps[k + 1];
-    // A link only in A followed by one only in B at the same place: the target was changed.
-    if (i !== null && next && next[0] === null && next[1] !== null) {
-      const x = A[i]!;
-      const y = B[next[1]]!;
+    // A link only in A next to one only in B (either order): the target was changed.
+    const swap = next && ((i !== null && next[0] === null && next[1] !== null) || (i === null && next[0] !== null && next[1] === null));
+    if (swap) {
+      const x = A[(i ?? next[0])!]!;
+      const y = B[(j ?? next[1])!]!;
       report(pair, { a: x.line, b: y.line }, `A link differs: ${fa}:${x.line} links to ${x.href}, ${fb}:${y.line} to ${y.href}.`, 'Both editions link to the same targets, in the same order. Correct the one that is wrong.');
       k++;
     } else if (i !== null) {

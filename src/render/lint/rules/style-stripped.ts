@@ -121,6 +121,8 @@ export function strippedLayoutProblems(html: string): StrippedProblem[] {
       }
       const color = luminance(declaration(styleOf(node), 'color'));
       if (color !== undefined) isLight = color > 0.4;
+      // A link does not inherit its colour: without its own, it is the client's link blue.
+      else if (node.name === 'a') isLight = false;
       if (node.name === 'style' || node.name === 'title') return;
     }
     for (const child of (node as Element).children) walk(child, isDark, isLight);
