@@ -71,14 +71,14 @@ function openingLanguage(firstLine: string): string | null {
   return firstLine.slice(3).trim();
 }
 
-/** A key line `key: "value` whose quote does not close on that line. */
+/** A key line `key: "value` whose quote does not close on that line; `lines` start at file line 2. */
 function unclosedQuote(lines: string[]): { line: number; key: string; quote: string } | null {
   for (let i = 0; i < lines.length; i++) {
     const match = /^([A-Za-z_][\w-]*)\s*:\s*(["'])(.*)$/.exec(lines[i]!);
     if (!match) continue;
     const [, key, quote, rest] = match as unknown as [string, string, string, string];
     const closed = quote === '"' ? /(^|[^\\])(\\\\)*"/.test(rest) : /'(?!')/.test(rest.replace(/''/g, ''));
-    if (!closed) return { line: i + 1, key, quote };
+    if (!closed) return { line: i + 2, key, quote };
   }
   return null;
 }
@@ -140,7 +140,8 @@ export function parseFrontMatter(source: string, file: string): ParsedFrontMatte
   // metaLines[i] is file line i + 2 (line 1 is the opening ---). No RegExp from the key:
   // a key is the editor's text, and one built into a pattern could stall the process.
   const metaLine = (key: string): number => {
-    const index = metaLines.findIndex((line) => line.startsWith(key) && /^\s*:/.test(line.slice(key.length)));
+    const keyAt = (line: string, written: string) => line.startsWith(written) && /^\s*:/.test(line.slice(written.length));
+    const index = metaLines.findIndex((line) => keyAt(line, key) || keyAt(line, `"${key}"`) || keyAt(line, `'${key}'`));
     return index < 0 ? 1 : index + 2;
   };
   const hasFrontMatter = language !== null;
