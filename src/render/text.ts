@@ -172,7 +172,8 @@ export function renderText(doc: IssueDocument, translator: Translator, impressum
     // An article: the publication's masthead first, then the article's own headline.
     const masthead = [t('common.publication'), number].filter(Boolean).join(' · ');
     const byline = [formatDate(meta.date, lang), meta.author ? t('article.byline', { author: meta.author }) : ''].filter(Boolean).join(' · ');
-    out.push([masthead, meta.tagline, '', meta.title.toLocaleUpperCase(), meta.dek, byline].filter((line, i) => line || i === 2).join('\n').replace(/\n{3,}/g, '\n\n'));
+    const lines = [masthead, meta.tagline, '', meta.title.toLocaleUpperCase(), meta.dek, byline].filter((line, i) => line || i === 2);
+    out.push(lines.flatMap((line) => (line ? wrap(line, TEXT_WIDTH) : [''])).join('\n').replace(/\n{3,}/g, '\n\n'));
   }
   if (options.greeting !== false) out.push(mergeMarker('greeting'));
   if (doc.parts.length) {
