@@ -195,6 +195,22 @@ describe('compile errors', () => {
     expect(error.location).toEqual({ file, line: 1 });
   });
 
+  it('says where the templates are missing when the content folder is wrong', async () => {
+    const error = await createCompiler({ contentDir: `${scratch.dir}/issues` }).compile('..').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DepescheError);
+    const wrong = await scratchContent();
+    try {
+      await wrong.write('issues/x/de.md', FRONT('de') + BODY);
+      const { rm } = await import('node:fs/promises');
+      await rm(`${wrong.dir}/templates`, { recursive: true });
+      const missing = (await createCompiler({ contentDir: wrong.dir }).compile('x').catch((e: unknown) => e)) as DepescheError;
+      expect(missing.message).toBe(`There are no templates in ${wrong.dir}/templates.`);
+      expect(missing.hint).toMatch(/--dir \(or CONTENT_DIR\) must name the folder that holds issues\/, templates\/ and locales\//);
+    } finally {
+      await wrong.cleanup();
+    }
+  });
+
   it('reports an unknown issue', async () => {
     const error = await compileError('nope');
     expect(error.code).toBe('E_NOT_FOUND');
