@@ -5,6 +5,7 @@ import { decodeIssueFile, MAX_ISSUE_BYTES } from '../src/content/source.ts';
 import { DepescheError } from '../src/errors.ts';
 import { createCompiler } from '../src/render/index.ts';
 import { scratchContent } from './content-fixtures.ts';
+import { compileError as compileErrorIn } from './content-fixtures.ts';
 
 // Issue files are data typed by editors: every way they go wrong ends in a message with
 // the file, the line and what to do, never in a stack trace, a hang or garbled text.
@@ -120,14 +121,7 @@ describe('compiling issues typed by people', () => {
   });
   afterAll(() => scratch.cleanup());
 
-  async function compileError(slug: string): Promise<DepescheError> {
-    const error = await createCompiler({ contentDir: scratch.dir }).compile(slug).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(DepescheError);
-    return error as DepescheError;
-  }
+  const compileError = (slug: string) => compileErrorIn(scratch.dir, slug);
 
   it('names a merge marker in an issue at its line instead of crashing the send', async () => {
     await scratch.write('issues/marker/de.md', `${FRONT}\nHallo %%depesche.foo%% und willkommen.\n`);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DepescheError } from '../src/errors.ts';
 import { createCompiler, fillSample, type CompiledEdition } from '../src/render/index.ts';
 import { ARTICLE, BODY, FRONT, REPO, SAMPLE, scratchContent } from './content-fixtures.ts';
+import { compileError as compileErrorIn } from './content-fixtures.ts';
 
 const LABELS = {
   de: ['Aus der Redaktion', 'Fokus der Woche', 'Nachrichten', 'Zitat der Woche', 'Zahlen der Woche', 'Policy- und Regulierungsupdate', 'In Zukunft im Blick behalten', 'Deep Dive', 'Warum ist das wichtig?', 'Worum geht es', 'Impressum'],
@@ -118,14 +119,7 @@ describe('compile errors', () => {
   });
   afterAll(() => scratch.cleanup());
 
-  async function compileError(slug: string): Promise<DepescheError> {
-    const error = await createCompiler({ contentDir: scratch.dir }).compile(slug).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(DepescheError);
-    return error as DepescheError;
-  }
+  const compileError = (slug: string) => compileErrorIn(scratch.dir, slug);
 
   it('names an unknown template at its front matter line', async () => {
     await scratch.write('issues/t1/de.md', FRONT('de').replace('template: briefing', 'template: magazine') + BODY);

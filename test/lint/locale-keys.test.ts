@@ -1,20 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCompiler } from '../../src/render/index.ts';
-import { scratchContent } from '../content-fixtures.ts';
+import { useScratchContent } from '../content-fixtures.ts';
 
 describe('lint rule locale-keys', () => {
-  let scratch: Awaited<ReturnType<typeof scratchContent>>;
-  beforeAll(async () => {
-    scratch = await scratchContent();
-  });
-  afterAll(() => scratch.cleanup());
+  const content = useScratchContent();
 
   it('reports a key missing from one locale file once, with that file', async () => {
-    const locale = JSON.parse(await readFile(`${scratch.dir}/locales/en.json`, 'utf8'));
+    const locale = JSON.parse(await readFile(`${content.current.dir}/locales/en.json`, 'utf8'));
     locale.briefing.extraKey = 'only in English';
-    await scratch.write('locales/en.json', JSON.stringify(locale));
-    const findings = (await createCompiler({ contentDir: scratch.dir }).lintTemplates()).filter((f) => f.rule === 'locale-keys');
+    await content.current.write('locales/en.json', JSON.stringify(locale));
+    const findings = (await createCompiler({ contentDir: content.current.dir }).lintTemplates()).filter((f) => f.rule === 'locale-keys');
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ severity: 'error', lang: 'de' });
     expect(findings[0]!.message).toContain('briefing.extraKey');

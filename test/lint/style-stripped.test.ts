@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCompiler, type Finding } from '../../src/render/index.ts';
 import { strippedLayoutProblems } from '../../src/render/lint/rules/style-stripped.ts';
-import { scratchContent } from '../content-fixtures.ts';
+import { useScratchContent } from '../content-fixtures.ts';
 
 const shell = (body: string, style = '') => `<html><head><style>${style}</style></head><body><div lang="de">${body}</div></body></html>`;
 const section = (inner: string, style = 'margin:0px auto;max-width:640px;') => `<div style="${style}">${inner}</div>`;
@@ -20,21 +20,17 @@ describe('lint rule style-stripped', () => {
   });
 
   describe('on the templates', () => {
-    let scratch: Awaited<ReturnType<typeof scratchContent>>;
-    beforeAll(async () => {
-      scratch = await scratchContent();
-    });
-    afterAll(() => scratch.cleanup());
+    const content = useScratchContent();
 
     it('passes the shipped templates and fails one whose footer colours live in <mj-style>', async () => {
-      const compiler = createCompiler({ contentDir: scratch.dir });
+      const compiler = createCompiler({ contentDir: content.current.dir });
       const rule = (findings: Finding[]) => findings.filter((f) => f.rule === 'style-stripped');
       expect(rule(await compiler.lintTemplates())).toEqual([]);
 
-      const footer = `${scratch.dir}/templates/_shared/site-footer.hbs`;
-      const head = `${scratch.dir}/templates/_shared/head.hbs`;
-      await scratch.write('templates/_shared/site-footer.hbs', (await readFile(footer, 'utf8')).replaceAll(' style="color:#ffffff;"', ' class="foot-link"'));
-      await scratch.write('templates/_shared/head.hbs', (await readFile(head, 'utf8')).replace('</mj-head>', '<mj-style>.foot-link { color: #ffffff; }</mj-style>\n</mj-head>'));
+      const footer = `${content.current.dir}/templates/_shared/site-footer.hbs`;
+      const head = `${content.current.dir}/templates/_shared/head.hbs`;
+      await content.current.write('templates/_shared/site-footer.hbs', (await readFile(footer, 'utf8')).replaceAll(' style="color:#ffffff;"', ' class="foot-link"'));
+      await content.current.write('templates/_shared/head.hbs', (await readFile(head, 'utf8')).replace('</mj-head>', '<mj-style>.foot-link { color: #ffffff; }</mj-style>\n</mj-head>'));
       compiler.invalidate(footer);
       const findings = rule(await compiler.lintTemplates());
       expect(findings.some((f) => /style rules: The rule "\.foot-link" lives only in a <style> block/.test(f.message))).toBe(true);
