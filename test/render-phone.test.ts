@@ -13,7 +13,7 @@ import { ARTICLE, REPO, SAMPLE, scratchContent } from './content-fixtures.ts';
 // - the preview shows a single-language issue side by side with a note.
 
 const WIDTHS = [375, 600, 1280] as const;
-const GERMAN_ONLY = '2026-03-01-chinas-ki-landkarte';
+const GERMAN_ONLY = '2026-02-18-chinas-ki-landkarte';
 const PUBLIC_URL = 'https://briefing.example.org';
 
 /** Real table content, as a German publication writes it: long words, years, thousands, a URL. */
@@ -223,8 +223,6 @@ describe('the preview of a German-only issue', () => {
       expect(await page.locator('.edition[data-lang="de"] iframe').count()).toBe(1);
       expect(await page.locator('.edition[data-lang="en"] iframe').count()).toBe(0);
       expect(await page.locator('.edition[data-lang="en"] .missing').textContent()).toMatch(/no EN edition\. Readers of EN get nothing; a send counts them as "skipped: no edition in their language"/);
-      await page.locator('#findings .finding[data-rule="table-width"]').first().waitFor();
-      expect(await page.locator('#findings .finding.error').count()).toBe(0);
     } finally {
       await page.close();
     }

@@ -3,7 +3,7 @@ import { createCompiler } from '../../src/render/index.ts';
 import { startPreviewServer, type PreviewServer } from '../../src/server/preview/server.ts';
 import { copyContent, rawGet, type ContentCopy } from './content.ts';
 
-const GERMAN_ONLY = '2026-03-01-chinas-ki-landkarte';
+const GERMAN_ONLY = '2026-02-18-chinas-ki-landkarte';
 
 let content: ContentCopy;
 let server: PreviewServer;
