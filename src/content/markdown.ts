@@ -144,7 +144,8 @@ export function createMarkdown(): MarkdownIt {
 
   // Footnotes become endnotes: a numbered list after the text. Anchors inside a mail are
   // unreliable (many webmailers drop ids), so the markers are plain superscripts.
-  rules.footnote_ref = (tokens, idx) => `<sup class="fn">[${Number(tokens[idx]!.meta?.id ?? 0) + 1}]</sup>`;
+  // The word joiner (U+2060) keeps the marker on the line of the word before it: "[" may start a new line.
+  rules.footnote_ref = (tokens, idx) => `&#8288;<sup class="fn">[${Number(tokens[idx]!.meta?.id ?? 0) + 1}]</sup>`;
   rules.footnote_block_open = () => '<div class="endnotes"><hr class="endnotes-rule" /><ol class="endnotes-list">\n';
   rules.footnote_block_close = () => '</ol></div>\n';
   rules.footnote_open = () => '<li>';

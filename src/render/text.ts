@@ -109,7 +109,8 @@ const toText = compile({
 
 /** Block HTML from markdown-it as wrapped plain text. */
 export function fragment(html: string): string {
-  return html.trim() ? toText(html).trim() : '';
+  // Word joiners only steer line breaks in the HTML (footnote markers); plain text wraps by itself.
+  return html.trim() ? toText(html).replaceAll('\u2060', '').trim() : '';
 }
 
 function heading(label: string): string {
