@@ -76,6 +76,8 @@ interface LoadedIssue {
   docs: IssueDocument[];
   /** The ones that are built and sent: declared in `languages:`, or all. */
   sent: IssueDocument[];
+  /** Why a draft left out of `languages:` does not build yet; lint warns with it. */
+  drafts: DepescheError[];
 }
 
 function findingFromError(error: DepescheError): Finding {
@@ -144,20 +146,31 @@ export function createCompiler(options: CompilerOptions): Compiler {
     const langs = await issueLangs(contentDir, slug);
     const kinds = await getTemplateKinds();
     const docs: IssueDocument[] = [];
+    const broken: { lang: Lang; error: DepescheError }[] = [];
     for (const lang of langs) {
-      const input = await readIssueSource(contentDir, slug, lang);
-      const known = documents.get(input.file);
-      if (known?.source === input.source) {
-        // Same text, perhaps saved again: keep the parse, take the new time (parity uses it).
-        if (known.doc.mtimeMs !== input.mtimeMs) known.doc = { ...known.doc, mtimeMs: input.mtimeMs };
-        docs.push(known.doc);
-        continue;
+      try {
+        const input = await readIssueSource(contentDir, slug, lang);
+        const known = documents.get(input.file);
+        if (known?.source === input.source) {
+          // Same text, perhaps saved again: keep the parse, take the new time (parity uses it).
+          if (known.doc.mtimeMs !== input.mtimeMs) known.doc = { ...known.doc, mtimeMs: input.mtimeMs };
+          docs.push(known.doc);
+          continue;
+        }
+        const doc = parseIssue(md, slug, lang, input, kinds);
+        documents.set(input.file, { source: input.source, doc });
+        docs.push(doc);
+      } catch (error) {
+        if (!(error instanceof DepescheError)) throw error;
+        broken.push({ lang, error });
       }
-      const doc = parseIssue(md, slug, lang, input, kinds);
-      documents.set(input.file, { source: input.source, doc });
-      docs.push(doc);
     }
     const declared = docs.find((doc) => doc.meta.languages)?.meta.languages;
+    // A file that does not parse stops the build, unless `languages:` leaves it out: a
+    // half-written draft must not hold back the edition that is ready.
+    const blocking = broken.find(({ lang }) => !declared || declared.includes(lang));
+    if (blocking) throw blocking.error;
+    const drafts = broken.map(({ error }) => error);
     const sent = declared ? docs.filter((doc) => declared.includes(doc.lang)) : docs;
     if (sent.length === 0) {
       const first = docs.find((doc) => doc.meta.languages)!;
@@ -175,7 +188,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
         });
       }
     }
-    return { docs, sent };
+    return { docs, sent, drafts };
   }
 
   async function compileDocument(doc: IssueDocument, template: Template, t: Translator): Promise<CompiledEdition> {
@@ -285,7 +298,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
         const source = documents.get(doc.file)?.source ?? '';
         return { edition, doc, html: fillSample(edition, publicUrl).html, lines: source.split(/\r?\n/) };
       });
-      return lintIssue({ slug, docs: result.docs, editions: result.sent.map((d) => d.lang) }, editions);
+      const drafts = result.drafts.map((error): Finding => ({ ...findingFromError(error), severity: 'warning', message: `A draft left out of \`languages:\` does not build yet: ${error.message}` }));
+      return [...(await lintIssue({ slug, docs: result.docs, editions: result.sent.map((d) => d.lang) }, editions)), ...drafts];
     },
 
     async listTemplates() {

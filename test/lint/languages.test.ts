@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { languages } from '../../src/render/lint/rules/languages.ts';
+import { createCompiler } from '../../src/render/index.ts';
+import { useScratchContent } from '../content-fixtures.ts';
 import { doc, front, GERMAN, ENGLISH, issue } from './fixtures.ts';
 
 describe('lint rule languages', () => {
@@ -29,5 +31,18 @@ describe('lint rule languages', () => {
     const [finding] = languages.check(issue([de('de'), en()], ['de'])) as { severity: string; file: string; message: string }[];
     expect(finding).toMatchObject({ severity: 'warning' });
     expect(finding!.message).toMatch(/en\.md is not in `languages: de`, so it is neither built nor sent/);
+  });
+});
+
+describe('a draft left out of languages:', () => {
+  const content = useScratchContent();
+  it('does not stop the declared edition when it does not build yet, and lint says why', async () => {
+    await content.current.write('issues/draft/de.md', `${front('de', 'article', 'languages: de\n')}\n${GERMAN}\n`);
+    await content.current.write('issues/draft/en.md', `---\ntemplate: article\ntitle: "Half written\n---\n`);
+    const compiler = createCompiler({ contentDir: content.current.dir });
+    expect((await compiler.compile('draft')).map((e) => e.lang)).toEqual(['de']);
+    const findings = await compiler.lint('draft');
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(findings.find((f) => f.file?.endsWith('en.md'))).toMatchObject({ severity: 'warning', rule: 'compile', message: expect.stringMatching(/^A draft left out of `languages:` does not build yet: /) });
   });
 });
