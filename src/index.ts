@@ -10,6 +10,7 @@ export { loadConfig, requireSecret, keyspace, type Config, type Keyspace, type L
 // The shared vocabulary: languages and the compiled edition.
 export { LANGS, isLang, type Lang } from './core/lang.ts';
 export type { Edition, Greeting } from './core/edition.ts';
+export { EDITION_FALLBACKS, editionFor, planEditions, type EditionChoice, type EditionFallback, type EditionPlan } from './core/edition-fallback.ts';
 
 // Compile: Markdown issues to editions.
 export {

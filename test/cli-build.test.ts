@@ -3,6 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fallbackNote } from '../src/cli/commands/build.ts';
+import { formatFinding } from '../src/cli/commands/lint.ts';
 import { BODY, FRONT, REPO, scratchContent } from './content-fixtures.ts';
 
 const run = promisify(execFile);
@@ -53,5 +55,28 @@ describe('depesche build and lint', () => {
     const good = await depesche(['lint', '--dir', scratch.dir, '2026-03-01-good'], scratch.dir);
     expect(good.code).toBe(0);
     expect(good.stdout).toContain('0 error(s)');
+  });
+
+  it('lints a German-only issue clean, and the templates once with --templates', async () => {
+    await scratch.write('issues/2026-03-03-nur-deutsch/de.md', FRONT('de') + BODY);
+    const lint = await depesche(['lint', '--dir', scratch.dir, '2026-03-03-nur-deutsch'], scratch.dir);
+    expect(lint.code).toBe(0);
+    expect(lint.stdout).toContain('0 error(s)');
+    const templates = await depesche(['lint', '--templates', '--dir', scratch.dir], scratch.dir);
+    expect(templates.code).toBe(0);
+    expect(templates.stdout).toContain('templates article, briefing: 0 error(s), 0 warning(s)');
+  });
+});
+
+describe('how the CLI words what it found', () => {
+  it('prints a parity finding with both files, their lines and what to do', () => {
+    const text = formatFinding({ severity: 'error', rule: 'parity', lang: 'en', file: join(REPO, 'issues/x/en.md'), line: 12, message: 'A link differs.', hint: 'Correct the one that is wrong.', related: { file: join(REPO, 'issues/x/de.md'), line: 14 } });
+    expect(text).toBe('error [en] issues/x/en.md:12: A link differs. (parity)\n  ↔ issues/x/de.md:14\n  → Correct the one that is wrong.');
+  });
+
+  it('says what readers of a missing language get', () => {
+    expect(fallbackNote(['de'], 'other')).toBe('no en edition: en readers get the de edition (EDITION_FALLBACK=other)');
+    expect(fallbackNote(['en'], 'skip')).toBe('no de edition: de readers get nothing (EDITION_FALLBACK=skip)');
+    expect(fallbackNote(['de', 'en'], 'skip')).toBeUndefined();
   });
 });

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseFreeForm, parseParts } from '../src/content/blocks.ts';
-import { createMarkdown } from '../src/content/markdown.ts';
+import { parseFreeForm as parseFree, parseParts as parseBlocks } from '../src/content/blocks.ts';
+import { createMarkdown, parseMarkdown } from '../src/content/markdown.ts';
 import { DepescheError } from '../src/errors.ts';
 import { BODY } from './content-fixtures.ts';
 
 const md = createMarkdown();
 // Body line 0 is file line 11 when 10 lines of front matter come first.
 const OFFSET = 10;
+const parseParts = (markdown: typeof md, body: string, file: string, offset: number) => parseBlocks(markdown, parseMarkdown(markdown, body).tokens, body, file, offset);
+const parseFreeForm = (markdown: typeof md, body: string, file: string, offset: number) => parseFree(markdown, parseMarkdown(markdown, body).tokens, body, file, offset);
 
 function errorOf(body: string): DepescheError {
   try {
@@ -119,9 +121,9 @@ A note.
   }
 
   it('renders free-form articles with tables in a scroll container, and rejects blocks there', () => {
-    const { html, links } = parseFreeForm(md, '# T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n[x](https://example.org/x)\n', 'a.md', 0);
+    const { html } = parseFreeForm(md, '# T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n[x](https://example.org/x)\n', 'a.md', 0);
     expect(html).toContain('<div class="table-scroll"><table class="data">');
-    expect(links).toEqual(['https://example.org/x']);
+    expect(html).toContain('<a href="https://example.org/x">x</a>');
     expect(() => parseFreeForm(md, 'Text\n\n::: news\nX\n:::\n', 'a.md', 5)).toThrow(/belong to briefings/);
   });
 

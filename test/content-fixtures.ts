@@ -1,6 +1,9 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { DepescheError } from '../src/errors.ts';
+import { createCompiler } from '../src/render/index.ts';
 
 export const REPO = resolve(import.meta.dirname, '..');
 export const SAMPLE = '2026-02-22-china-ai2x';
@@ -22,6 +25,28 @@ export async function scratchContent(): Promise<{ dir: string; write(path: strin
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+export type ScratchContent = Awaited<ReturnType<typeof scratchContent>>;
+
+/** A scratch content dir for the suite it is called in: made before the tests, removed after. */
+export function useScratchContent(): { readonly current: ScratchContent } {
+  const holder = {} as { current: ScratchContent };
+  beforeAll(async () => {
+    holder.current = await scratchContent();
+  });
+  afterAll(() => holder.current?.cleanup());
+  return holder;
+}
+
+/** The DepescheError compiling `slug` in `dir` fails with; fails the test if it compiles. */
+export async function compileError(dir: string, slug: string): Promise<DepescheError> {
+  const error = await createCompiler({ contentDir: dir }).compile(slug).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DepescheError);
+  return error as DepescheError;
 }
 
 export const FRONT = (lang: string, extra = '') => `---

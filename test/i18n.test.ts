@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTranslator } from '../src/i18n/index.ts';
-import { lintLocales } from '../src/render/lint.ts';
+import { lintLocales } from '../src/render/lint/rules/locale-keys.ts';
 import { LANGS } from '../src/core/lang.ts';
 import { REPO } from './content-fixtures.ts';
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DepescheError } from '../src/errors.ts';
 import { createCompiler, fillSample, type CompiledEdition } from '../src/render/index.ts';
 import { ARTICLE, BODY, FRONT, REPO, SAMPLE, scratchContent } from './content-fixtures.ts';
+import { compileError as compileErrorIn } from './content-fixtures.ts';
 
 const LABELS = {
   de: ['Aus der Redaktion', 'Fokus der Woche', 'Nachrichten', 'Zitat der Woche', 'Zahlen der Woche', 'Policy- und Regulierungsupdate', 'In Zukunft im Blick behalten', 'Deep Dive', 'Warum ist das wichtig?', 'Worum geht es', 'Impressum'],
@@ -103,7 +104,10 @@ describe('compiled sample briefing (golden structure)', () => {
     expect(de!.html).toMatch(/<ul\b/);
     expect(de!.html).toMatch(/<blockquote\b/);
     expect(de!.html).toMatch(/<img\b[^>]*alt="Smartphone/);
-    expect(de!.html).toMatch(/<img\b[^>]*max-width:\s*100%/);
+    // A figure: the column width as an attribute (Outlook for Windows), fluid by style elsewhere.
+    expect(de!.html).toMatch(/<img\b[^>]*width="584"[^>]*style="[^"]*width:\s*100%/);
+    expect(de!.html).toMatch(/<p class="caption"[^>]*>Symbolbild<\/p>/);
+    expect(de!.text).toMatch(/\[Smartphone mit einem Chat[^\]]*\]\n\nSymbolbild/);
     expect(de!.text).toContain('Pangu Pro 72B');
   });
 });
@@ -115,14 +119,7 @@ describe('compile errors', () => {
   });
   afterAll(() => scratch.cleanup());
 
-  async function compileError(slug: string): Promise<DepescheError> {
-    const error = await createCompiler({ contentDir: scratch.dir }).compile(slug).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(DepescheError);
-    return error as DepescheError;
-  }
+  const compileError = (slug: string) => compileErrorIn(scratch.dir, slug);
 
   it('names an unknown template at its front matter line', async () => {
     await scratch.write('issues/t1/de.md', FRONT('de').replace('template: briefing', 'template: magazine') + BODY);
@@ -133,12 +130,17 @@ describe('compile errors', () => {
     expect(error.hint).toMatch(/article, briefing/);
   });
 
-  it('names the missing language file', async () => {
-    const file = await scratch.write('issues/t2/de.md', FRONT('de') + BODY);
-    const error = await compileError('t2');
-    expect(error.message).toMatch(/has no en\.md/);
-    expect(error.location).toEqual({ file, line: 1 });
-    expect(error.hint).toMatch(/en\.md/);
+  it('builds an issue that has only one language', async () => {
+    await scratch.write('issues/t2/de.md', FRONT('de') + BODY);
+    const editions = await createCompiler({ contentDir: scratch.dir }).compile('t2');
+    expect(editions.map((e) => e.lang)).toEqual(['de']);
+  });
+
+  it('names an issue folder without any language file', async () => {
+    await scratch.write('issues/t2b/german.md', FRONT('de') + BODY);
+    const error = await compileError('t2b');
+    expect(error.message).toMatch(/has no edition/);
+    expect(error.hint).toMatch(/german\.md → de\.md or en\.md/);
   });
 
   it('points block errors at the line of the .md file', async () => {
@@ -185,6 +187,22 @@ describe('compile errors', () => {
     const error = await compileError('t5');
     expect(error.message).toBe('The front matter is not closed.');
     expect(error.location).toEqual({ file, line: 1 });
+  });
+
+  it('says where the templates are missing when the content folder is wrong', async () => {
+    const error = await createCompiler({ contentDir: `${scratch.dir}/issues` }).compile('..').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DepescheError);
+    const wrong = await scratchContent();
+    try {
+      await wrong.write('issues/x/de.md', FRONT('de') + BODY);
+      const { rm } = await import('node:fs/promises');
+      await rm(`${wrong.dir}/templates`, { recursive: true });
+      const missing = (await createCompiler({ contentDir: wrong.dir }).compile('x').catch((e: unknown) => e)) as DepescheError;
+      expect(missing.message).toBe(`There are no templates in ${wrong.dir}/templates.`);
+      expect(missing.hint).toMatch(/--dir \(or CONTENT_DIR\) must name the folder that holds issues\/, templates\/ and locales\//);
+    } finally {
+      await wrong.cleanup();
+    }
   });
 
   it('reports an unknown issue', async () => {

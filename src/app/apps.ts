@@ -95,6 +95,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
         compiler,
         transport,
         mailFrom: config.MAIL_FROM,
+        editionFallback: config.EDITION_FALLBACK,
         links: [
           { href: '/campaigns', label: 'Campaigns' },
           { href: '/inbox', label: 'Inbox' },

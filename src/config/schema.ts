@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EDITION_FALLBACKS } from '../core/edition-fallback.ts';
 
 /**
  * Every setting Depesche reads, in one place. The environment variable is the
@@ -86,6 +87,13 @@ export const configSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Root of the content: issues/, templates/, locales/. */
   CONTENT_DIR: z.string().default('.'),
+  /**
+   * What readers get when an issue has no edition in their language: `other` sends the
+   * edition there is, with its own `lang` and Content-Language; `skip` sends nothing and
+   * counts them as skipped. See `editionFor` in src/core/edition-fallback.ts.
+   * @defaultValue `other`
+   */
+  EDITION_FALLBACK: z.enum(EDITION_FALLBACKS, { error: `must be one of: ${EDITION_FALLBACKS.join(', ')}` }).default('other'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -72,7 +72,8 @@ function elementEnd(tokens: Token[], start: number): number {
 function isClosed(ctx: Context, token: Token, marker: string): boolean {
   const end = token.map?.[1];
   if (end === undefined || end >= ctx.lines.length) return false;
-  return new RegExp(`^\\s*\\${marker}{3,}\\s*$`).test(ctx.lines[end]!);
+  const line = ctx.lines[end]!.trim();
+  return line.length >= 3 && [...line].every((c) => c === marker);
 }
 
 /** Inline children without whitespace-only text and soft breaks. */
@@ -103,24 +104,81 @@ function asLink(ctx: Context, tokens: Token[], start: number, end: number): Link
   return { label, href: String(first.attrGet('href') ?? ''), line: at(ctx, tokens[start]) };
 }
 
+/**
+ * Quote pairs an attribute value may use: straight, German („…“ and ‚…‘), English curly
+ * (“…” and ‘…’), guillemets (»…« and «…»), and the closing curly mark on both ends
+ * (”…”), which some keyboards produce.
+ */
+const QUOTES: [open: string, close: string][] = [
+  ['"', '"'],
+  ["'", "'"],
+  ['„', '“”'],
+  ['‚', '‘’'],
+  ['“', '”“'],
+  ['”', '”'],
+  ['‘', '’'],
+  ['’', '’'],
+  ['»', '«'],
+  ['«', '»'],
+];
+
+/** Unicode names of the quote marks an editor may type, for errors that point at one. */
+const QUOTE_NAMES: Record<string, string> = {
+  '“': 'the curly opening quote “ (U+201C)',
+  '”': 'the curly closing quote ” (U+201D)',
+  '„': 'the German low quote „ (U+201E)',
+  '‘': 'the curly single quote ‘ (U+2018)',
+  '’': 'the curly apostrophe ’ (U+2019)',
+  '‚': 'the German low single quote ‚ (U+201A)',
+  '»': 'the guillemet » (U+00BB)',
+  '«': 'the guillemet « (U+00AB)',
+  '`': 'the backtick ` (U+0060)',
+  '´': 'the acute accent ´ (U+00B4)',
+};
+
+/** Reads `key=<quoted value>` at `pos`; null when the text there is not one. */
+function readAttr(rest: string, pos: number): { key: string; value: string; end: number } | null {
+  const head = /([A-Za-z]+)\s*=\s*/y;
+  head.lastIndex = pos;
+  const match = head.exec(rest);
+  if (!match) return null;
+  const start = head.lastIndex;
+  const open = rest[start];
+  const pair = QUOTES.find(([o]) => o === open);
+  if (!pair) return null;
+  for (let i = start + 1; i < rest.length; i++) {
+    if (pair[1].includes(rest[i]!)) {
+      let end = i + 1;
+      while (end < rest.length && /\s/.test(rest[end]!)) end++;
+      return { key: match[1]!, value: rest.slice(start + 1, i), end };
+    }
+  }
+  return null;
+}
+
 function parseAttrs(ctx: Context, token: Token, name: string, rest: string, allowed: BlockRule['attrs']): Record<string, string> {
   const attrs: Record<string, string> = {};
   const line = at(ctx, token);
-  const pattern = /([A-Za-z]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|„([^“”]*)[“”])\s*/gy;
   let pos = 0;
   while (pos < rest.length) {
-    pattern.lastIndex = pos;
-    const match = pattern.exec(rest);
-    if (!match) {
-      fail(ctx, line, `Cannot read the attributes of ::: ${name} near "${rest.slice(pos, pos + 30)}".`, `Write attributes as key="value", e.g. ${BLOCKS[name]!.example}`);
+    const attr = readAttr(rest, pos);
+    if (!attr) {
+      const near = rest.slice(pos, pos + 30);
+      const odd = [...near].find((c) => c in QUOTE_NAMES);
+      fail(
+        ctx,
+        line,
+        `Cannot read the attributes of ::: ${name} near "${near}"${odd ? `: ${QUOTE_NAMES[odd]} has no matching closing mark` : ''}.`,
+        `Write attributes as key="value" with straight quotes "…" (typographic „…“ and “…” work when both marks are there), e.g. ${BLOCKS[name]!.example}`,
+      );
     }
-    const key = match[1]!.toLowerCase();
+    const key = attr.key.toLowerCase();
     if (!(key in allowed)) {
       const known = Object.keys(allowed);
       fail(ctx, line, `::: ${name} has no attribute "${key}".`, known.length ? `Allowed here: ${known.join(', ')}.` : `::: ${name} takes no attributes; remove "${key}=…".`);
     }
-    attrs[key] = (match[2] ?? match[3] ?? match[4] ?? '').trim();
-    pos = pattern.lastIndex;
+    attrs[key] = attr.value.trim();
+    pos = attr.end;
   }
   for (const [key, need] of Object.entries(allowed)) {
     if (need === 'required' && !attrs[key]) {
@@ -215,9 +273,8 @@ function parseBlock(ctx: Context, tokens: Token[], open: number, close: number):
  * is a block that is unknown, unclosed, nested, repeated where it may not be, or
  * lacks what its part needs.
  */
-export function parseParts(md: MarkdownIt, body: string, file: string, offset: number): Part[] {
+export function parseParts(md: MarkdownIt, tokens: Token[], body: string, file: string, offset: number): Part[] {
   const ctx: Context = { md, file, offset, lines: body.split(/\r?\n/) };
-  const tokens = md.parse(body, {});
   const parts: Part[] = [];
   const seen = new Map<PartKind, number>();
   for (let i = 0; i < tokens.length; ) {
@@ -237,6 +294,9 @@ export function parseParts(md: MarkdownIt, body: string, file: string, offset: n
         seen.set(spec.kind, item.line);
         parts.push({ kind: spec.kind, line: item.line, items: [item] });
       }
+    } else if (t.type === 'footnote_block_open') {
+      const line = ctx.lines.findIndex((l) => /\[\^[^\]]+\]/.test(l));
+      fail(ctx, ctx.offset + Math.max(line, 0) + 1, 'Footnotes work in articles, not in briefings.', 'Name the source in the text, or end the block with a link: [Source](https://…)');
     } else if (t.type === 'container_field_open') {
       fail(ctx, at(ctx, t), `The field "+++ ${splitInfo(t.info).name}" stands outside a block.`, 'Put it inside the ::: block it belongs to, before that block\'s closing :::.');
     } else {
@@ -251,22 +311,12 @@ export function parseParts(md: MarkdownIt, body: string, file: string, offset: n
   return parts;
 }
 
-/** Every link target in document order, for the DE/EN parity check. */
-export function collectLinks(tokens: Token[], out: string[] = []): string[] {
-  for (const t of tokens) {
-    if (t.type === 'link_open') out.push(String(t.attrGet('href') ?? ''));
-    if (t.children) collectLinks(t.children, out);
-  }
-  return out;
-}
-
 /** Free-form body (the `article` template): plain Markdown, no blocks. */
-export function parseFreeForm(md: MarkdownIt, body: string, file: string, offset: number): { html: string; links: string[] } {
+export function parseFreeForm(md: MarkdownIt, tokens: Token[], body: string, file: string, offset: number): { html: string } {
   const ctx: Context = { md, file, offset, lines: body.split(/\r?\n/) };
-  const tokens = md.parse(body, {});
   const block = tokens.find((t: Token) => t.type === 'container_block_open' || t.type === 'container_field_open');
   if (block) {
     fail(ctx, at(ctx, block), `Blocks like "${block.markup} ${splitInfo(block.info).name}" belong to briefings.`, 'An article is plain Markdown: headings, paragraphs, lists, tables, quotes and images. Remove the block markers.');
   }
-  return { html: md.renderer.render(tokens, md.options, {}), links: collectLinks(tokens) };
+  return { html: md.renderer.render(tokens, md.options, {}) };
 }

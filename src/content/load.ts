@@ -1,14 +1,17 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MarkdownIt } from 'markdown-it';
 import { DepescheError } from '../errors.ts';
 import { LANGS, type Lang } from '../core/lang.ts';
 import { parseFreeForm, parseParts } from './blocks.ts';
 import { parseFrontMatter } from './front-matter.ts';
+import { parseMarkdown } from './markdown.ts';
 import type { IssueDocument } from './model.ts';
+import { buildOutline } from './outline.ts';
+import { decodeIssueFile } from './source.ts';
 
-/** Templates whose body is a sequence of `:::` parts; any other template takes plain Markdown. */
-export const BLOCK_TEMPLATES = new Set(['briefing']);
+/** How a template reads an issue's body: `:::` blocks (briefing) or plain Markdown (article). */
+export type BodyKind = 'blocks' | 'markdown';
 
 export function issuesDir(contentDir: string): string {
   return join(contentDir, 'issues');
@@ -46,70 +49,79 @@ export async function issueLangs(contentDir: string, slug: string): Promise<Lang
     names = await readdir(join(issuesDir(contentDir), slug));
   } catch (cause) {
     throw new DepescheError('E_NOT_FOUND', `There is no issue "${slug}".`, {
-      hint: `Create ${join(issuesDir(contentDir), slug)}/de.md and en.md, or run \`depesche build\` without a slug to build every issue.`,
+      hint: `Create ${join(issuesDir(contentDir), slug)}/de.md (and en.md for an English edition), or run the command without a slug to work on every issue.`,
       cause,
     });
   }
-  return LANGS.filter((lang) => names.includes(`${lang}.md`));
-}
-
-/** Both language files must exist; the error points at the one that does. */
-export async function requireAllLangs(contentDir: string, slug: string): Promise<void> {
-  const langs = await issueLangs(contentDir, slug);
-  const missing = LANGS.filter((lang) => !langs.includes(lang));
-  if (missing.length === 0) return;
-  const present = langs[0];
-  const want = missing.map((lang) => issueFile(contentDir, slug, lang)).join(' and ');
-  throw new DepescheError('E_CONTENT', `Issue "${slug}" has no ${missing.map((l) => `${l}.md`).join(' or ')}; every issue is written in ${LANGS.join(' and ')}.`, {
-    location: present ? { file: issueFile(contentDir, slug, present), line: 1 } : { file: join(issuesDir(contentDir), slug) },
-    hint: `Create ${want} with the same parts as ${present ? `${present}.md` : 'the other language'}.`,
-  });
-}
-
-export async function readIssueSource(contentDir: string, slug: string, lang: Lang): Promise<{ file: string; source: string }> {
-  const file = issueFile(contentDir, slug, lang);
-  try {
-    return { file, source: await readFile(file, 'utf8') };
-  } catch (cause) {
-    throw new DepescheError('E_CONTENT', `Cannot read ${file}.`, { location: { file }, hint: `Create it; every issue is written in ${LANGS.join(' and ')}.`, cause });
+  const langs = LANGS.filter((lang) => names.includes(`${lang}.md`));
+  if (langs.length === 0) {
+    const stray = names.filter((n) => n.endsWith('.md'));
+    throw new DepescheError('E_CONTENT', `Issue "${slug}" has no edition: there is no ${LANGS.map((l) => `${l}.md`).join(' and no ')}.`, {
+      location: { file: join(issuesDir(contentDir), slug) },
+      hint: stray.length ? `Name the files after their language: ${stray.join(', ')} → ${LANGS.map((l) => `${l}.md`).join(' or ')}.` : `Write ${LANGS.map((l) => `${l}.md`).join(' or ')} in that folder.`,
+    });
   }
+  return langs;
+}
+
+export interface IssueSource {
+  file: string;
+  source: string;
+  mtimeMs: number;
+}
+
+/** Reads one language file: UTF-8 only, within the size limit, with its modification time. */
+export async function readIssueSource(contentDir: string, slug: string, lang: Lang): Promise<IssueSource> {
+  const file = issueFile(contentDir, slug, lang);
+  let bytes: Buffer;
+  let mtimeMs: number;
+  try {
+    [bytes, mtimeMs] = await Promise.all([readFile(file), stat(file).then((s) => s.mtimeMs)]);
+  } catch (cause) {
+    throw new DepescheError('E_CONTENT', `Cannot read ${file}.`, { location: { file }, hint: 'Check that the file exists and is readable.', cause });
+  }
+  return { file, source: decodeIssueFile(bytes, file), mtimeMs };
 }
 
 /**
- * Parses one language file into the section model. `knownTemplate` says whether a
- * template name exists, so an unknown one is reported at its front matter line.
+ * Merge markers are the sender's: a marker in an issue file would be filled per reader
+ * (or, misspelt, stop the send). Editors never need one, so any is an error at its line.
  */
-export function parseIssue(md: MarkdownIt, slug: string, lang: Lang, file: string, source: string, knownTemplates: readonly string[]): IssueDocument {
+function refuseMergeMarkers(source: string, file: string): void {
+  const at = source.indexOf('%%depesche.');
+  if (at < 0) return;
+  const line = source.slice(0, at).split('\n').length;
+  const marker = /^%%depesche\.[^%\s]*%?%?/.exec(source.slice(at))![0];
+  throw new DepescheError('E_CONTENT', `"${marker}" is a marker Depesche fills per reader; it cannot appear in an issue.`, {
+    location: { file, line },
+    hint: 'Remove it. The greeting, the reader\'s name and the footer links are added by the template.',
+  });
+}
+
+/**
+ * Parses one language file into the section model. `templates` maps each template name
+ * to how it reads a body, so an unknown one is reported at its front matter line.
+ */
+export function parseIssue(md: MarkdownIt, slug: string, lang: Lang, input: IssueSource, templates: ReadonlyMap<string, BodyKind>): IssueDocument {
+  const { file, source } = input;
+  refuseMergeMarkers(source, file);
   const front = parseFrontMatter(source, file);
   const { meta } = front;
-  if (!knownTemplates.includes(meta.template)) {
+  const kind = templates.get(meta.template);
+  if (!kind) {
     throw new DepescheError('E_CONTENT', `Unknown template "${meta.template}".`, {
       location: { file, line: front.metaLine('template') },
-      hint: `Use one of: ${knownTemplates.join(', ')} (folders under templates/).`,
+      hint: `Use one of: ${[...templates.keys()].join(', ')} (folders under templates/).`,
     });
   }
-  if (BLOCK_TEMPLATES.has(meta.template)) {
-    const parts = parseParts(md, front.body, file, front.bodyOffset);
-    const links = parts.flatMap((p) =>
-      p.items.flatMap((item) => [
-        ...hrefs(item.headline),
-        ...hrefs(item.body),
-        ...hrefs(item.why),
-        ...hrefs(item.about),
-        ...(item.link ? [item.link.href] : []),
-      ]),
-    );
-    return { slug, lang, file, meta, metaLine: front.metaLine, parts, bodyHtml: '', links };
+  const { tokens, env } = parseMarkdown(md, front.body);
+  const notes = env.notes.map((note) => ({ ...note, line: front.bodyOffset + note.line + 1 }));
+  const outline = buildOutline(tokens, front.bodyOffset);
+  const base = { slug, lang, file, mtimeMs: input.mtimeMs, meta, metaLine: front.metaLine, outline, notes };
+  if (kind === 'blocks') {
+    const parts = parseParts(md, tokens, front.body, file, front.bodyOffset);
+    return { ...base, parts, bodyHtml: '' };
   }
-  const { html, links } = parseFreeForm(md, front.body, file, front.bodyOffset);
-  return { slug, lang, file, meta, metaLine: front.metaLine, parts: [], bodyHtml: html, links };
-}
-
-/** hrefs in rendered HTML fragments; the fragments come from markdown-it, so the shape is fixed. */
-function hrefs(html: string): string[] {
-  return [...html.matchAll(/<a href="([^"]*)"/g)].map((m) => decodeEntities(m[1]!));
-}
-
-function decodeEntities(value: string): string {
-  return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  const { html } = parseFreeForm(md, tokens, front.body, file, front.bodyOffset);
+  return { ...base, parts: [], bodyHtml: html };
 }

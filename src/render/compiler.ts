@@ -1,18 +1,24 @@
 import { relative, resolve, sep } from 'node:path';
 import { createMarkdown } from '../content/markdown.ts';
-import { issueFile, issueLangs, listIssueSlugs, parseIssue, readIssueSource, requireAllLangs } from '../content/load.ts';
+import { issueFile, issueLangs, listIssueSlugs, parseIssue, readIssueSource, type BodyKind } from '../content/load.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import type { IssueDocument } from '../content/model.ts';
 import { DepescheError } from '../errors.ts';
 import { loadTranslator, type Translator } from '../i18n/index.ts';
-import { LANGS, type Lang } from '../core/lang.ts';
-import type { Edition, Greeting } from '../core/edition.ts';
+import type { Lang } from '../core/lang.ts';
+import type { Greeting } from '../core/edition.ts';
+import type { CompiledEdition } from './edition.ts';
 import { formatDate } from './format.ts';
-import { lintEditions } from './lint.ts';
+import { lintIssue, lintTemplate, lintShared, type Finding } from './lint/index.ts';
+import { probeSources } from './lint/probe.ts';
 import { MERGE_FIELDS, mergeMarker, type MergeField } from './merge.ts';
 import { mjmlToHtml } from './mjml.ts';
-import { listTemplates, loadTemplate, type Template, type TemplateContext } from './templates.ts';
+import { fillSample } from './sample.ts';
+import { listTemplates, loadTemplate, readManifest, templatesDir, type Template, type TemplateContext } from './templates.ts';
 import { fragment, renderText } from './text.ts';
+
+export type { CompiledEdition } from './edition.ts';
+export type { Finding } from './lint/finding.ts';
 
 export interface CompilerOptions {
   /** Holds issues/, templates/ and locales/. */
@@ -23,6 +29,7 @@ export interface CompilerOptions {
 
 export interface IssueSummary {
   slug: string;
+  /** Languages with a file in the folder (drafts left out of `languages:` included). */
   langs: Lang[];
   title: string;
   date: string;
@@ -30,30 +37,30 @@ export interface IssueSummary {
   files: Partial<Record<Lang, string>>;
 }
 
-export interface CompiledEdition extends Edition {
-  /** The MJML the template produced, for debugging and the benchmark. */
-  mjml: string;
-  /** UTF-8 size of `html` with its merge markers. */
-  htmlBytes: number;
-  sourceFile: string;
-}
-
-export interface Finding {
-  severity: 'error' | 'warning';
-  rule: string;
-  message: string;
-  file?: string;
-  line?: number;
-  lang?: Lang;
+export interface TemplateSummary {
+  name: string;
+  /** The template's layout file. */
+  file: string;
+  body: BodyKind;
+  greeting: boolean;
 }
 
 export interface Compiler {
   /** Every issues/<slug>/ folder, newest first. */
   listIssues(): Promise<IssueSummary[]>;
-  /** Both languages; throws DepescheError with file and line on bad input. */
+  /**
+   * The editions an issue is sent in: those `languages:` names, or every language file
+   * when it names none (one or two). Throws DepescheError with file and line on bad input.
+   */
   compile(slug: string): Promise<CompiledEdition[]>;
-  /** Compile errors become error findings; then every email-correctness rule. */
+  /** Compile errors become error findings; then every rule on what the issue's own files cause. */
   lint(slug: string): Promise<Finding[]>;
+  /** Every template under templates/. */
+  listTemplates(): Promise<TemplateSummary[]>;
+  /** The built-in probe issue, which uses every part and Markdown feature, built with one template. */
+  compileProbe(template: string): Promise<CompiledEdition[]>;
+  /** What the templates and locale files cause, once (`depesche lint --templates`). */
+  lintTemplates(): Promise<Finding[]>;
   /** Drops caches a changed file affects; returns the affected slugs, or 'all'. */
   invalidate(changedPath: string): 'all' | string[];
 }
@@ -62,6 +69,26 @@ export const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:4001';
 
 /** Merge markers by field, for templates: `{{merge.unsubscribeUrl}}`. */
 const MERGE_MARKERS = Object.fromEntries(MERGE_FIELDS.map((f) => [f, mergeMarker(f)])) as Record<MergeField, string>;
+
+/** An issue's files, parsed, and the languages it is sent in. */
+interface LoadedIssue {
+  /** Every language file in the folder, in LANGS order. */
+  docs: IssueDocument[];
+  /** The ones that are built and sent: declared in `languages:`, or all. */
+  sent: IssueDocument[];
+  /** Why a draft left out of `languages:` does not build yet; lint warns with it. */
+  drafts: DepescheError[];
+}
+
+function findingFromError(error: DepescheError): Finding {
+  return {
+    severity: 'error',
+    rule: 'compile',
+    message: error.message,
+    ...(error.hint ? { hint: error.hint } : {}),
+    ...(error.location ? { file: error.location.file, ...(error.location.line ? { line: error.location.line } : {}) } : {}),
+  };
+}
 
 /**
  * The compile pipeline with its caches. Templates, partials and locales are compiled
@@ -72,9 +99,10 @@ const MERGE_MARKERS = Object.fromEntries(MERGE_FIELDS.map((f) => [f, mergeMarker
 export function createCompiler(options: CompilerOptions): Compiler {
   const contentDir = resolve(options.contentDir);
   const publicUrl = options.publicUrl ?? DEFAULT_PUBLIC_URL;
+  const localesDir = resolve(contentDir, 'locales');
   const md = createMarkdown();
   let translator: Promise<Translator> | null = null;
-  let templateNames: Promise<string[]> | null = null;
+  let templateKinds: Promise<Map<string, BodyKind>> | null = null;
   const templates = new Map<string, Promise<Template>>();
   // Parsed issue files by path, kept while their text is unchanged: an edit to one
   // language reparses only that file. Plain text depends on the locales, so it is
@@ -87,8 +115,23 @@ export function createCompiler(options: CompilerOptions): Compiler {
     promise.catch(drop);
     return promise;
   }
-  const getTranslator = () => (translator ??= cached(() => loadTranslator(resolve(contentDir, 'locales')), () => (translator = null)));
-  const getTemplateNames = () => (templateNames ??= cached(() => listTemplates(contentDir), () => (templateNames = null)));
+  const getTranslator = () => (translator ??= cached(() => loadTranslator(localesDir), () => (translator = null)));
+  const getTemplateKinds = () =>
+    (templateKinds ??= cached(
+      async () => {
+        const names = await listTemplates(contentDir);
+        if (names.length === 0) {
+          throw new DepescheError('E_TEMPLATE', `There are no templates in ${templatesDir(contentDir)}.`, {
+            location: { file: templatesDir(contentDir) },
+            hint: '--dir (or CONTENT_DIR) must name the folder that holds issues/, templates/ and locales/; each template is a folder templates/<name>/ with a layout.mjml.hbs.',
+          });
+        }
+        const kinds = new Map<string, BodyKind>();
+        for (const name of names) kinds.set(name, (await readManifest(contentDir, name)).body);
+        return kinds;
+      },
+      () => (templateKinds = null),
+    ));
   const getTemplate = async (name: string) => {
     let template = templates.get(name);
     if (!template) {
@@ -99,22 +142,44 @@ export function createCompiler(options: CompilerOptions): Compiler {
     return template;
   };
 
-  async function loadDocuments(slug: string): Promise<IssueDocument[]> {
-    await requireAllLangs(contentDir, slug);
-    const names = await getTemplateNames();
+  async function loadIssue(slug: string): Promise<LoadedIssue> {
+    const langs = await issueLangs(contentDir, slug);
+    const kinds = await getTemplateKinds();
     const docs: IssueDocument[] = [];
-    for (const lang of LANGS) {
-      const { file, source } = await readIssueSource(contentDir, slug, lang);
-      const known = documents.get(file);
-      if (known?.source === source) {
-        docs.push(known.doc);
-        continue;
+    const broken: { lang: Lang; error: DepescheError }[] = [];
+    for (const lang of langs) {
+      try {
+        const input = await readIssueSource(contentDir, slug, lang);
+        const known = documents.get(input.file);
+        if (known?.source === input.source) {
+          // Same text, perhaps saved again: keep the parse, take the new time (parity uses it).
+          if (known.doc.mtimeMs !== input.mtimeMs) known.doc = { ...known.doc, mtimeMs: input.mtimeMs };
+          docs.push(known.doc);
+          continue;
+        }
+        const doc = parseIssue(md, slug, lang, input, kinds);
+        documents.set(input.file, { source: input.source, doc });
+        docs.push(doc);
+      } catch (error) {
+        if (!(error instanceof DepescheError)) throw error;
+        broken.push({ lang, error });
       }
-      const doc = parseIssue(md, slug, lang, file, source, names);
-      documents.set(file, { source, doc });
-      docs.push(doc);
     }
-    const [first, ...rest] = docs;
+    const declared = docs.find((doc) => doc.meta.languages)?.meta.languages;
+    // A file that does not parse stops the build, unless `languages:` leaves it out: a
+    // half-written draft must not hold back the edition that is ready.
+    const blocking = broken.find(({ lang }) => !declared || declared.includes(lang));
+    if (blocking) throw blocking.error;
+    const drafts = broken.map(({ error }) => error);
+    const sent = declared ? docs.filter((doc) => declared.includes(doc.lang)) : docs;
+    if (sent.length === 0) {
+      const first = docs.find((doc) => doc.meta.languages)!;
+      throw new DepescheError('E_CONTENT', `\`languages: ${declared!.join(', ')}\` names no edition that has a file.`, {
+        location: { file: first.file, line: first.metaLine('languages') },
+        hint: `List the languages whose files exist (${docs.map((d) => d.lang).join(', ')}), or write the missing file.`,
+      });
+    }
+    const [first, ...rest] = sent;
     for (const doc of rest) {
       if (doc.meta.template !== first!.meta.template) {
         throw new DepescheError('E_CONTENT', `${doc.lang}.md uses template "${doc.meta.template}" but ${first!.lang}.md uses "${first!.meta.template}".`, {
@@ -123,13 +188,14 @@ export function createCompiler(options: CompilerOptions): Compiler {
         });
       }
     }
-    return docs;
+    return { docs, sent, drafts };
   }
 
   async function compileDocument(doc: IssueDocument, template: Template, t: Translator): Promise<CompiledEdition> {
     const { lang, meta } = doc;
     const impressumSource = meta.impressum || t.t(lang, 'footer.impressum');
     const impressumHtml = md.render(impressumSource);
+    const greetingOn = template.manifest.greeting;
     const context: TemplateContext = {
       lang,
       slug: doc.slug,
@@ -138,7 +204,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
       bodyHtml: doc.bodyHtml,
       impressumHtml,
       merge: MERGE_MARKERS,
-      greeting: MERGE_MARKERS.greeting,
+      greeting: greetingOn ? MERGE_MARKERS.greeting : '',
       dateText: formatDate(meta.date, lang),
     };
     const mjml = template.render(context);
@@ -151,7 +217,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
       subject: meta.subject,
       preheader: meta.preheader,
       html,
-      text: textOf(doc, t, impressumHtml),
+      text: textOf(doc, t, impressumHtml, greetingOn),
       greeting,
       title: meta.title,
       date: meta.date,
@@ -161,21 +227,33 @@ export function createCompiler(options: CompilerOptions): Compiler {
     };
   }
 
-  function textOf(doc: IssueDocument, t: Translator, impressumHtml: string): string {
+  function textOf(doc: IssueDocument, t: Translator, impressumHtml: string, greeting: boolean): string {
     const entry = documents.get(doc.file);
     if (entry?.doc === doc && entry.text !== undefined) return entry.text;
-    const text = renderText(doc, t, fragment(impressumHtml));
+    const text = renderText(doc, t, fragment(impressumHtml), { greeting });
     if (entry?.doc === doc) entry.text = text;
     return text;
   }
 
-  async function compileWithDocs(slug: string): Promise<{ docs: IssueDocument[]; editions: CompiledEdition[] }> {
-    const docs = await loadDocuments(slug);
+  async function build(slug: string): Promise<LoadedIssue & { editions: CompiledEdition[] }> {
+    const issue = await loadIssue(slug);
     const t = await getTranslator();
-    const template = await getTemplate(docs[0]!.meta.template);
+    const template = await getTemplate(issue.sent[0]!.meta.template);
     const editions: CompiledEdition[] = [];
-    for (const doc of docs) editions.push(await compileDocument(doc, template, t));
-    return { docs, editions };
+    for (const doc of issue.sent) editions.push(await compileDocument(doc, template, t));
+    return { ...issue, editions };
+  }
+
+  async function compileProbe(name: string): Promise<CompiledEdition[]> {
+    const template = await getTemplate(name);
+    const t = await getTranslator();
+    const kinds = await getTemplateKinds();
+    const editions: CompiledEdition[] = [];
+    for (const source of probeSources(name, template.manifest.body)) {
+      const doc = parseIssue(md, `probe-${name}`, source.lang, { file: source.file, source: source.source, mtimeMs: 0 }, kinds);
+      editions.push(await compileDocument(doc, template, t));
+    }
+    return editions;
   }
 
   return {
@@ -183,7 +261,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
       const slugs = await listIssueSlugs(contentDir);
       const summaries = await Promise.all(
         slugs.map(async (slug): Promise<IssueSummary> => {
-          const langs = await issueLangs(contentDir, slug);
+          const langs = await issueLangs(contentDir, slug).catch(() => [] as Lang[]);
           const files: Partial<Record<Lang, string>> = {};
           for (const lang of langs) files[lang] = issueFile(contentDir, slug, lang);
           const summary: IssueSummary = { slug, langs, title: slug, date: /^\d{4}-\d{2}-\d{2}/.exec(slug)?.[0] ?? '', template: '', files };
@@ -204,27 +282,66 @@ export function createCompiler(options: CompilerOptions): Compiler {
     },
 
     async compile(slug) {
-      return (await compileWithDocs(slug)).editions;
+      return (await build(slug)).editions;
     },
 
     async lint(slug) {
       let result;
       try {
-        result = await compileWithDocs(slug);
+        result = await build(slug);
       } catch (error) {
-        if (error instanceof DepescheError) {
-          return [{ severity: 'error', rule: 'compile', message: error.hint ? `${error.message} ${error.hint}` : error.message, ...(error.location ? { file: error.location.file, ...(error.location.line ? { line: error.location.line } : {}) } : {}) }];
-        }
+        if (error instanceof DepescheError) return [findingFromError(error)];
         throw error;
       }
-      return lintEditions(result.editions, result.docs, { publicUrl, localesDir: resolve(contentDir, 'locales'), translator: await getTranslator() });
+      const editions = result.editions.map((edition) => {
+        const doc = result.sent.find((d) => d.lang === edition.lang)!;
+        const source = documents.get(doc.file)?.source ?? '';
+        return { edition, doc, html: fillSample(edition, publicUrl).html, lines: source.split(/\r?\n/) };
+      });
+      const drafts = result.drafts.map((error): Finding => ({ ...findingFromError(error), severity: 'warning', message: `A draft left out of \`languages:\` does not build yet: ${error.message}` }));
+      return [...(await lintIssue({ slug, docs: result.docs, editions: result.sent.map((d) => d.lang) }, editions)), ...drafts];
+    },
+
+    async listTemplates() {
+      const names = await listTemplates(contentDir);
+      return Promise.all(
+        names.map(async (name) => {
+          const manifest = await readManifest(contentDir, name);
+          return { name, file: resolve(templatesDir(contentDir), name, 'layout.mjml.hbs'), body: manifest.body, greeting: manifest.greeting };
+        }),
+      );
+    },
+
+    compileProbe,
+
+    async lintTemplates() {
+      const findings: Finding[] = [];
+      let t: Translator;
+      try {
+        t = await getTranslator();
+      } catch (error) {
+        if (error instanceof DepescheError) return [findingFromError(error)];
+        throw error;
+      }
+      for (const name of await listTemplates(contentDir)) {
+        try {
+          const template = await getTemplate(name);
+          const probes = (await compileProbe(name)).map((edition) => ({ edition, html: fillSample(edition, publicUrl).html }));
+          findings.push(...(await lintTemplate({ template, probes, translator: t, localesDir })));
+        } catch (error) {
+          if (error instanceof DepescheError) findings.push(findingFromError(error));
+          else throw error;
+        }
+      }
+      findings.push(...(await lintShared({ translator: t, localesDir })));
+      return findings;
     },
 
     invalidate(changedPath) {
       const rel = relative(contentDir, resolve(contentDir, changedPath)).split(sep);
       if (rel[0] === 'templates' || rel[0] === 'locales') {
         translator = null;
-        templateNames = null;
+        templateKinds = null;
         templates.clear();
         documents.clear();
         return 'all';

@@ -1,4 +1,5 @@
 import type { Greeting } from '../core/edition.ts';
+import { DepescheError } from '../errors.ts';
 import { escapeHtml, stripControl } from '../core/escape.ts';
 import { publicUrls } from '../core/public-urls.ts';
 import type { Lang } from '../core/lang.ts';
@@ -34,7 +35,10 @@ export function compileMerge(document: string): MergeTemplate {
   for (const match of document.matchAll(markerPattern)) {
     const field = match[1] as MergeField;
     if (!(MERGE_FIELDS as readonly string[]).includes(field)) {
-      throw new Error(`Unknown merge field marker ${match[0]}; known fields: ${MERGE_FIELDS.join(', ')}`);
+      // Issue files cannot hold markers (content/load.ts refuses them), so one here came from a template.
+      throw new DepescheError('E_TEMPLATE', `Unknown merge field marker ${match[0]}.`, {
+        hint: `A template may use {{merge.<field>}} with these fields: ${MERGE_FIELDS.join(', ')}.`,
+      });
     }
     literals.push(document.slice(last, match.index));
     fields.push(field);

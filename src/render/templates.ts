@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import Handlebars from 'handlebars';
+import { z } from 'zod';
 import { DepescheError } from '../errors.ts';
 import type { Translator } from '../i18n/index.ts';
 import type { Lang } from '../core/lang.ts';
@@ -10,6 +11,9 @@ import { formatDate, formatFigure } from './format.ts';
 export interface Template {
   name: string;
   file: string;
+  manifest: TemplateManifest;
+  /** Every file the template is made of (layout, partials, shared partials), for findings that point into them. */
+  sources: readonly { file: string; source: string }[];
   render(context: TemplateContext): string;
 }
 
@@ -21,6 +25,47 @@ export interface TemplateContext {
 
 const SHARED = '_shared';
 export const MAIN_FILE = 'layout.mjml.hbs';
+
+export const MANIFEST_FILE = 'template.json';
+
+/** `templates/<name>/template.json`: what a template needs from an issue. Optional, as is every field. */
+export const manifestSchema = z.strictObject({
+  /** `blocks`: the body is `:::` parts (briefing); `markdown`: one long-form text (article). @defaultValue `markdown` */
+  body: z.enum(['blocks', 'markdown']).default('markdown'),
+  /** Open the mail with "Guten Tag," / "Hallo {name}," (HTML and text). @defaultValue true */
+  greeting: z.boolean().default(true),
+  /**
+   * caniemail findings the template accepts on purpose, by feature as `depesche lint
+   * --templates` names it, with the reason; they are not reported again.
+   */
+  acceptedClientGaps: z.record(z.string(), z.string().min(10, 'say in a sentence why the gap is fine')).default({}),
+});
+export type TemplateManifest = z.infer<typeof manifestSchema>;
+
+export async function readManifest(contentDir: string, name: string): Promise<TemplateManifest> {
+  const file = join(templatesDir(contentDir), name, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return manifestSchema.parse({});
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    throw new DepescheError('E_TEMPLATE', `${MANIFEST_FILE} of template "${name}" is not valid JSON: ${(cause as Error).message}`, { location: { file }, hint: 'Fix the JSON syntax.', cause });
+  }
+  const result = manifestSchema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new DepescheError('E_TEMPLATE', `${MANIFEST_FILE} of template "${name}": "${issue.path.join('.') || '(file)'}" ${issue.message}.`, {
+      location: { file },
+      hint: 'Fields: body ("blocks" or "markdown"), greeting (true or false), acceptedClientGaps ({ "feature": "why" }).',
+    });
+  }
+  return result.data;
+}
 
 export function templatesDir(contentDir: string): string {
   return join(contentDir, 'templates');
@@ -102,6 +147,8 @@ export async function loadTemplate(contentDir: string, name: string, translator:
   hbs.registerHelper('date', (iso: unknown, options: Handlebars.HelperOptions) => formatDate(String(iso), langOf(options)));
   hbs.registerHelper('figure', (value: unknown, options: Handlebars.HelperOptions) => formatFigure(String(value), langOf(options)));
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  // Fixed markup repeated (the preheader filler); the count is capped so a typo cannot blow up a mail.
+  hbs.registerHelper('repeat', (text: unknown, count: unknown) => String(text).repeat(Math.max(0, Math.min(200, Number(count) || 0))));
 
   let main: Handlebars.TemplateDelegate;
   try {
@@ -110,9 +157,12 @@ export async function loadTemplate(contentDir: string, name: string, translator:
   } catch (cause) {
     throw templateError(file, cause);
   }
+  const manifest = await readManifest(contentDir, name);
   return {
     name,
     file,
+    manifest,
+    sources: [{ file, source }, ...partials.map(({ file: f, source: src }) => ({ file: f, source: src }))],
     render(context) {
       try {
         return main(context);

@@ -3,6 +3,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { isDepescheError } from '../../errors.ts';
+import { editionFor, type EditionFallback } from '../../core/edition-fallback.ts';
+import { LANGS, type Lang } from '../../core/lang.ts';
 import { createCompiler, fillSample, type Compiler } from '../../render/index.ts';
 import { action } from '../program.ts';
 
@@ -11,10 +13,22 @@ export interface ContentOptions {
 }
 
 /** The compiler for the content dir of `--dir`, else CONTENT_DIR. */
-export function compilerFor(options: ContentOptions): { compiler: Compiler; contentDir: string; publicUrl: string } {
+export function compilerFor(options: ContentOptions): { compiler: Compiler; contentDir: string; publicUrl: string; fallback: EditionFallback } {
   const config = loadConfig();
   const contentDir = resolve(options.dir ?? config.CONTENT_DIR);
-  return { compiler: createCompiler({ contentDir, publicUrl: config.PUBLIC_URL }), contentDir, publicUrl: config.PUBLIC_URL };
+  return { compiler: createCompiler({ contentDir, publicUrl: config.PUBLIC_URL }), contentDir, publicUrl: config.PUBLIC_URL, fallback: config.EDITION_FALLBACK };
+}
+
+/** "en readers get the de edition", for an issue that lacks some languages. */
+export function fallbackNote(editions: readonly Lang[], fallback: EditionFallback): string | undefined {
+  const missing = LANGS.filter((lang) => !editions.includes(lang));
+  if (missing.length === 0 || editions.length === 0) return undefined;
+  return missing
+    .map((lang) => {
+      const choice = editionFor(editions, lang, fallback);
+      return choice.kind === 'skip' ? `no ${lang} edition: ${lang} readers get nothing (EDITION_FALLBACK=skip)` : `no ${lang} edition: ${lang} readers get the ${choice.lang} edition (EDITION_FALLBACK=${fallback})`;
+    })
+    .join('; ');
 }
 
 /** The slugs named on the command line, or every issue. */
@@ -51,7 +65,7 @@ export function register(program: Command): void {
     .option('-d, --dir <dir>', 'content directory holding issues/, templates/ and locales/ (default: CONTENT_DIR or .)')
     .action(
       action(async (slugs: string[], options: ContentOptions & { out: string }) => {
-        const { compiler, publicUrl } = compilerFor(options);
+        const { compiler, publicUrl, fallback } = compilerFor(options);
         const out = resolve(options.out);
         let failed = 0;
         const selected = await selectSlugs(compiler, slugs);
@@ -65,6 +79,8 @@ export function register(program: Command): void {
               await Promise.all([writeFile(`${base}.html`, html), writeFile(`${base}.txt`, text), writeFile(`${base}.mjml`, edition.mjml)]);
               process.stdout.write(`${slug}/${edition.lang}.html  ${kb(Buffer.byteLength(html))}  text ${kb(Buffer.byteLength(text))}\n`);
             }
+            const note = fallbackNote(editions.map((e) => e.lang), fallback);
+            if (note) process.stdout.write(`${slug}: ${note}\n`);
           } catch (error) {
             failed++;
             reportFailure(slug, error);

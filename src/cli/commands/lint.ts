@@ -3,41 +3,63 @@ import type { Finding } from '../../render/index.ts';
 import { action } from '../program.ts';
 import { compilerFor, displayPath, reportFailure, selectSlugs, type ContentOptions } from './build.ts';
 
-function formatFinding(finding: Finding): string {
-  const where = finding.file ? `${displayPath(finding.file)}${finding.line ? `:${finding.line}` : ''}: ` : '';
+function where(file: string | undefined, line: number | undefined): string {
+  return file ? `${displayPath(file)}${line ? `:${line}` : ''}` : '';
+}
+
+/** `error [en] issues/x/en.md:12: message (rule)`, then what to do and the other place it concerns. */
+export function formatFinding(finding: Finding): string {
+  const at = where(finding.file, finding.line);
   const lang = finding.lang ? ` [${finding.lang}]` : '';
-  return `${finding.severity}${lang} ${where}${finding.message} (${finding.rule})`;
+  const lines = [`${finding.severity}${lang} ${at ? `${at}: ` : ''}${finding.message} (${finding.rule})`];
+  if (finding.related) lines.push(`  ↔ ${where(finding.related.file, finding.related.line)}`);
+  if (finding.hint) lines.push(`  → ${finding.hint}`);
+  return lines.join('\n');
+}
+
+function print(prefix: string, findings: Finding[], counts: { errors: number; warnings: number }): void {
+  for (const finding of findings) {
+    if (finding.severity === 'error') counts.errors++;
+    else counts.warnings++;
+    (finding.severity === 'error' ? process.stderr : process.stdout).write(`${prefix}${formatFinding(finding)}\n`);
+  }
 }
 
 export function register(program: Command): void {
   program
     .command('lint')
-    .description('Check issues for email correctness: size, lang, alt texts, preheader, links, DE/EN parity, Impressum, client CSS support')
+    .description('Check issues for what their own files cause: size, alt texts, preheader, links, raw HTML, both editions alike in structure and language, wide tables, the Impressum')
     .argument('[slug...]', 'issues to check (folder names under issues/); all when omitted')
     .option('-d, --dir <dir>', 'content directory holding issues/, templates/ and locales/ (default: CONTENT_DIR or .)')
+    .option('-t, --templates', 'check the templates and locale files instead: client support (caniemail), the layout without <style> (GMX, WEB.DE), locale keys')
+    .addHelpText('after', '\nExit code 1 when there is an error; warnings alone exit 0.\nWhat each rule checks: README.md, "Rules that depesche lint checks".')
     .action(
-      action(async (slugs: string[], options: ContentOptions) => {
-        const { compiler } = compilerFor(options);
-        let errors = 0;
-        let warnings = 0;
-        for (const slug of await selectSlugs(compiler, slugs)) {
+      action(async (slugs: string[], options: ContentOptions & { templates?: boolean }) => {
+        const { compiler, contentDir } = compilerFor(options);
+        const counts = { errors: 0, warnings: 0 };
+        if (options.templates) {
+          const templates = await compiler.listTemplates();
+          const findings = await compiler.lintTemplates();
+          print('', findings, counts);
+          process.stdout.write(`templates ${templates.map((t) => t.name).join(', ')}: ${counts.errors} error(s), ${counts.warnings} warning(s)\n`);
+          return counts.errors ? 1 : 0;
+        }
+        const selected = await selectSlugs(compiler, slugs);
+        if (selected.length === 0) process.stdout.write(`No issues under ${contentDir}/issues/ yet.\n`);
+        for (const slug of selected) {
           let findings: Finding[];
           try {
             findings = await compiler.lint(slug);
           } catch (error) {
-            errors++;
+            counts.errors++;
             reportFailure(slug, error);
             continue;
           }
-          for (const finding of findings) {
-            if (finding.severity === 'error') errors++;
-            else warnings++;
-            (finding.severity === 'error' ? process.stderr : process.stdout).write(`${slug}: ${formatFinding(finding)}\n`);
-          }
+          print(`${slug}: `, findings, counts);
           if (!findings.some((f) => f.severity === 'error')) process.stdout.write(`${slug}: ok${findings.length ? ` (${findings.length} warning(s))` : ''}\n`);
         }
-        process.stdout.write(`${errors} error(s), ${warnings} warning(s)\n`);
-        return errors ? 1 : 0;
+        process.stdout.write(`${counts.errors} error(s), ${counts.warnings} warning(s)\n`);
+        return counts.errors ? 1 : 0;
       }),
     );
 }

@@ -46,6 +46,7 @@ export function register(program: Command): void {
           compiler,
           transport,
           mailFrom: config.MAIL_FROM,
+          editionFallback: config.EDITION_FALLBACK,
           proofSettings: proofSettingsOf(config),
         }).catch(async (error: unknown) => {
           await transport.close();

@@ -4,7 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createCompiler, type CompilerOptions } from '../../render/index.ts';
 
-export type LintRequest = { type: 'lint'; id: number; slug: string } | { type: 'invalidate'; path: string };
+/** `slug: null` asks for the templates' lint (`depesche lint --templates`). */
+export type LintRequest = { type: 'lint'; id: number; slug: string | null } | { type: 'invalidate'; path: string };
 export type LintReply = { id: number; findings: unknown[] } | { id: number; error: string };
 
 const compiler = createCompiler(workerData as CompilerOptions);
@@ -16,7 +17,8 @@ port.on('message', async (request: LintRequest) => {
     return;
   }
   try {
-    port.postMessage({ id: request.id, findings: await compiler.lint(request.slug) } satisfies LintReply);
+    const findings = request.slug === null ? await compiler.lintTemplates() : await compiler.lint(request.slug);
+    port.postMessage({ id: request.id, findings } satisfies LintReply);
   } catch (error) {
     port.postMessage({ id: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies LintReply);
   }

@@ -5,6 +5,8 @@ import type { PreviewFinding } from './types.ts';
 /** Lint for the preview: the compiler's own, or the same on a worker thread. */
 export interface PreviewLinter {
   lint(slug: string): Promise<PreviewFinding[]>;
+  /** What the templates and locale files cause (`depesche lint --templates`). */
+  lintTemplates(): Promise<PreviewFinding[]>;
   invalidate(path: string): void;
   close(): Promise<void>;
 }
@@ -13,7 +15,7 @@ export interface PreviewLinter {
  * A compiler of its own on a worker thread, fed the same invalidations as the server's,
  * so linting never blocks a rebuild. If the thread dies, lint falls back to `fallback`.
  */
-export function workerLinter(options: { contentDir: string; publicUrl: string }, fallback: (slug: string) => Promise<PreviewFinding[]>): PreviewLinter {
+export function workerLinter(options: { contentDir: string; publicUrl: string }, fallback: (slug: string | null) => Promise<PreviewFinding[]>): PreviewLinter {
   let worker: Worker | undefined = new Worker(new URL('./lint-worker.ts', import.meta.url), { workerData: options });
   const pending = new Map<number, { resolve: (findings: PreviewFinding[]) => void; reject: (error: Error) => void }>();
   let next = 0;
@@ -35,17 +37,20 @@ export function workerLinter(options: { contentDir: string; publicUrl: string },
   // An idle lint thread must not keep a CLI or a test process alive; a busy one must.
   worker.unref();
 
+  const ask = (slug: string | null): Promise<PreviewFinding[]> => {
+    const thread = worker;
+    if (!thread) return fallback(slug);
+    const id = next++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      thread.ref();
+      thread.postMessage({ type: 'lint', id, slug } satisfies LintRequest);
+    });
+  };
+
   return {
-    lint(slug) {
-      const thread = worker;
-      if (!thread) return fallback(slug);
-      const id = next++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        thread.ref();
-        thread.postMessage({ type: 'lint', id, slug } satisfies LintRequest);
-      });
-    },
+    lint: (slug) => ask(slug),
+    lintTemplates: () => ask(null),
     invalidate(path) {
       worker?.postMessage({ type: 'invalidate', path } satisfies LintRequest);
     },

@@ -1,5 +1,6 @@
 import { escapeHtml } from '../../core/escape.ts';
-import type { PreviewIssueSummary } from './types.ts';
+import { LANGS } from '../../core/lang.ts';
+import type { PreviewFinding, PreviewIssueSummary, PreviewTemplateSummary } from './types.ts';
 import type { IssueState, PreviewFailure } from './state.ts';
 
 /** Gmail cuts a message's HTML after about 102 KB; lint warns from 80 KB. */
@@ -10,7 +11,7 @@ interface LayoutOptions {
   title: string;
   /** Where the plugin is mounted, e.g. `/preview`; every link in the page is relative to it. */
   base: string;
-  page: 'index' | 'issue' | 'error';
+  page: 'index' | 'issue' | 'templates' | 'error';
   slug?: string;
   body: string;
   /** Other pages of the app the preview is mounted in, e.g. the dev inbox. */
@@ -39,6 +40,7 @@ export function layout({ title, base, page, slug, body, links = [] }: LayoutOpti
 <header class="topbar">
   <a class="brand" href="./"><span class="brand-mark">D</span> Depesche <span class="brand-sub">preview</span></a>
   <span class="crumb">${page === 'issue' ? escapeHtml(title) : ''}</span>
+  <a class="nav" href="templates">Templates</a>
   ${links.map((l) => `<a class="nav" href="${escapeHtml(l.href)}">${escapeHtml(l.label)}</a>`).join('')}
   <span class="live" id="live" title="Live reload connection">connecting…</span>
 </header>
@@ -117,7 +119,7 @@ export function issueBody(summary: PreviewIssueSummary): string {
     .join('');
   return `<main class="issue">
 <div class="toolbar" role="toolbar">
-  <div class="seg" id="lang-switch" aria-label="Language" title="Key: l">${langButtons}${summary.langs.length > 1 ? '<button type="button" data-lang="both" title="Side by side">Side by side</button>' : ''}</div>
+  <div class="seg" id="lang-switch" aria-label="Language" title="Key: l" data-all="${LANGS.join(' ')}">${langButtons}<button type="button" data-lang="both" title="${summary.langs.length > 1 ? 'Both editions side by side' : 'The one edition, with what readers of the other language get'}">Side by side</button></div>
   <div class="seg" id="width-switch" aria-label="Width" title="Key: w"><button type="button" data-width="desktop" title="600 px and wider">Desktop</button><button type="button" data-width="mobile" title="375 px">Mobile 375</button></div>
   <div class="seg" id="tab-switch" aria-label="View" title="Keys: p, t, h, m"><button type="button" data-tab="preview">Preview</button><button type="button" data-tab="text">Text</button><button type="button" data-tab="html">HTML</button><button type="button" data-tab="mjml">MJML</button></div>
   <label class="toggle" title="Emulates prefers-color-scheme: dark inside the mail (key: d)"><input type="checkbox" id="dark-toggle"> Dark mode</label>
@@ -139,6 +141,37 @@ export function issueBody(summary: PreviewIssueSummary): string {
   </aside>
 </div>
 <div class="overlay" id="overlay" hidden><div class="overlay-box" role="alert"><h2>Build failed</h2><p class="where" id="overlay-where"></p><pre id="overlay-message"></pre><p class="overlay-hint">Fix the file and save: this page updates by itself.</p></div></div>
+</main>`;
+}
+
+function findingItem(f: PreviewFinding): string {
+  const where = f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : '';
+  return `<li class="finding ${escapeHtml(f.severity)}" data-rule="${escapeHtml(f.rule)}"><div class="finding-head"><span class="badge ${f.severity === 'error' ? 'error' : 'warn'}">${escapeHtml(f.severity)}</span><span class="finding-rule">${escapeHtml(f.rule)}</span></div><div class="finding-message">${escapeHtml(f.message)}</div>${f.hint ? `<div class="finding-hint">→ ${escapeHtml(f.hint)}</div>` : ''}${where ? `<span class="finding-where">${escapeHtml(where)}</span>` : ''}</li>`;
+}
+
+/**
+ * The template view: findings the templates and locale files cause (reported here and by
+ * `depesche lint --templates`, never on each issue), and each template's probe mail as
+ * sent and with every <style> removed, as GMX and WEB.DE desktop webmail show it.
+ */
+export function templatesBody(templates: readonly PreviewTemplateSummary[], findings: readonly PreviewFinding[] | null): string {
+  const list =
+    findings === null
+      ? '<p class="muted">This preview\'s compiler has no template checks.</p>'
+      : findings.length === 0
+        ? '<ul class="findings"><li class="clean">No findings: the templates pass every template rule (client support, layout without &lt;style&gt;, locale keys).</li></ul>'
+        : `<ul class="findings">${findings.map(findingItem).join('')}</ul>`;
+  const sections = templates
+    .map((t) => {
+      const frame = (stripped: boolean) => `<figure class="probe"><figcaption>${stripped ? 'Without &lt;style&gt; (GMX, WEB.DE desktop)' : 'As sent'}</figcaption><div class="viewport"><iframe title="${escapeHtml(t.name)} ${stripped ? 'without style' : 'as sent'}" src="templates/${encodeURIComponent(t.name)}/de/email.html${stripped ? '?stripped=1' : ''}" loading="lazy"></iframe></div></figure>`;
+      return `<section class="template" data-template="${escapeHtml(t.name)}"><h2>${escapeHtml(t.name)} <span class="slug">${escapeHtml(t.file)} · body: ${t.body === 'blocks' ? '::: blocks' : 'Markdown'} · greeting ${t.greeting ? 'on' : 'off'}</span></h2><div class="probes">${frame(false)}${frame(true)}</div></section>`;
+    })
+    .join('\n');
+  return `<main class="templates-page">
+<h1>Templates</h1>
+<p class="intro">What the templates and locale files cause is the same for every issue, so it is checked here once (and by <code>depesche lint --templates</code>), on a probe issue that uses every part and Markdown feature.</p>
+<section class="panel" id="template-findings"><h2>Template lint</h2>${list}</section>
+${sections}
 </main>`;
 }
 

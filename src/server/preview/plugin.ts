@@ -4,15 +4,16 @@ import { resolve } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { httpStatusOf } from '../../core/http-status.ts';
 import { DepescheError, isDepescheError } from '../../errors.ts';
-import { isLang, type Lang } from '../../core/lang.ts';
+import { editionFor } from '../../core/edition-fallback.ts';
+import { isLang, LANGS, type Lang } from '../../core/lang.ts';
 import { fillSample } from '../../render/sample.ts';
 import { loadAssets } from './assets.ts';
 import { workerLinter } from './linter.ts';
 import { emulateDarkMode, injectHead, type DarkModeResult } from './dark-mode.ts';
-import { errorBody, GMAIL_CLIP_BYTES, indexBody, issueBody, layout, SIZE_WARN_BYTES } from './pages.ts';
+import { errorBody, GMAIL_CLIP_BYTES, indexBody, issueBody, layout, SIZE_WARN_BYTES, templatesBody } from './pages.ts';
 import { parseProofRequest, sendProof, type ProofSettings } from './proof.ts';
 import { describeFailure, displayPath, PreviewState, type PreviewEvent } from './state.ts';
-import type { PreviewEdition, PreviewOptions } from './types.ts';
+import type { PreviewEdition, PreviewFinding, PreviewOptions } from './types.ts';
 import { watchContent, type ContentWatcher } from './watch.ts';
 
 export const DEFAULT_MAIL_FROM = 'Depesche <newsletter@localhost>';
@@ -40,7 +41,18 @@ function notFound(what: string): DepescheError {
  */
 export async function previewPlugin(app: FastifyInstance, options: PreviewOptions): Promise<void> {
   const contentDir = resolve(options.contentDir);
-  const linter = options.lintThread === false ? undefined : workerLinter({ contentDir, publicUrl: options.publicUrl }, (slug) => options.compiler.lint(slug));
+  const compilerLint = (slug: string | null): Promise<PreviewFinding[]> => (slug !== null ? options.compiler.lint(slug) : (options.compiler.lintTemplates?.() ?? Promise.resolve([])));
+  const linter = options.lintThread === false ? undefined : workerLinter({ contentDir, publicUrl: options.publicUrl }, compilerLint);
+  const fallback = options.editionFallback ?? 'other';
+  /** What readers of a language the issue lacks get, in one sentence for the side-by-side view. */
+  const missingNote = (langs: readonly Lang[], lang: Lang): string => {
+    const name = lang.toUpperCase();
+    if (langs.length === 0) return `No ${name} edition.`;
+    const choice = editionFor(langs, lang, fallback);
+    return choice.kind === 'skip'
+      ? `This issue has no ${name} edition. Readers of ${name} get nothing; a send counts them as "skipped: no edition in their language" (EDITION_FALLBACK=skip).`
+      : `This issue has no ${name} edition. Readers of ${name} get the ${choice.lang.toUpperCase()} edition, marked as ${choice.lang.toUpperCase()} (EDITION_FALLBACK=${fallback}).`;
+  };
   const state = new PreviewState(options.compiler, contentDir, linter);
   const assets = loadAssets();
   const mailFrom = options.mailFrom ?? DEFAULT_MAIL_FROM;
@@ -117,8 +129,10 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
   app.get<{ Params: { slug: string } }>('/issues/:slug', async (request, reply) => {
     if (fresh) state.forgetList();
     const summary = await issueOf(request.params.slug);
-    if (fresh) await state.rebuild(summary.slug);
-    return html(reply, 200, layout({ links: options.links, title: summary.title || summary.slug, base, page: 'issue', slug: summary.slug, body: issueBody(summary) }));
+    const issue = fresh ? await state.rebuild(summary.slug) : await state.get(summary.slug);
+    // The editions that are built (a draft left out of `languages:` is not); the files while it fails.
+    const langs = issue.editions?.map((e) => e.lang) ?? summary.langs;
+    return html(reply, 200, layout({ links: options.links, title: summary.title || summary.slug, base, page: 'issue', slug: summary.slug, body: issueBody({ ...summary, langs }) }));
   });
 
   app.get<{ Params: { slug: string; lang: string }; Querystring: { scheme?: string } }>('/issues/:slug/:lang/email.html', async (request, reply) => {
@@ -144,6 +158,36 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
       .header('cache-control', 'no-store')
       .header('x-content-type-options', 'nosniff')
       .send(page);
+  });
+
+  // The template view: what the templates and locale files cause, found once for all
+  // issues, and each template's probe mail as sent and as GMX / WEB.DE desktop show it.
+  const templateFindings = async () =>
+    (await (linter ? linter.lintTemplates() : compilerLint(null))).map((f) => ({ ...f, file: f.file ? displayPath(f.file, contentDir) : undefined }));
+
+  app.get('/templates', async (_request, reply) => {
+    const templates = (await options.compiler.listTemplates?.()) ?? [];
+    const findings = options.compiler.lintTemplates ? await templateFindings() : null;
+    return html(reply, 200, layout({ links: options.links, title: 'Templates', base, page: 'templates', body: templatesBody(templates.map((t) => ({ ...t, file: displayPath(t.file, contentDir) })), findings) }));
+  });
+
+  app.get('/api/templates', async () => ({
+    templates: ((await options.compiler.listTemplates?.()) ?? []).map((t) => ({ ...t, file: displayPath(t.file, contentDir) })),
+    findings: options.compiler.lintTemplates ? await templateFindings() : null,
+  }));
+
+  app.get<{ Params: { name: string; lang: string }; Querystring: { stripped?: string } }>('/templates/:name/:lang/email.html', async (request, reply) => {
+    const { name } = request.params;
+    const lang = langOf(request.params.lang);
+    const templates = (await options.compiler.listTemplates?.()) ?? [];
+    if (!options.compiler.compileProbe || !templates.some((t) => t.name === name)) throw notFound(`Template "${name.slice(0, 60)}"`);
+    const edition = (await options.compiler.compileProbe(name)).find((e) => e.lang === lang);
+    if (!edition) throw notFound(`The ${lang} probe of "${name}"`);
+    let page = fillSample(edition, options.publicUrl).html;
+    // As GMX and WEB.DE desktop webmail show it: every <style> element gone.
+    if (request.query.stripped === '1') page = page.replace(/<style\b[^>]*>[\s\S]*?<\/style>/gi, '');
+    page = injectHead(page, '<base target="_blank">');
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', FRAME_CSP).header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').send(page);
   });
 
   app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
@@ -183,9 +227,10 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
       version: issue.version,
       compileMs: Math.round(issue.compileMs),
       failure: issue.failure ?? null,
-      findings: issue.findings?.map((f) => ({ ...f, file: f.file ? displayPath(f.file, contentDir) : undefined })) ?? null,
+      findings: issue.findings?.map((f) => ({ ...f, file: f.file ? displayPath(f.file, contentDir) : undefined, related: f.related ? { ...f.related, file: displayPath(f.related.file, contentDir) } : undefined })) ?? null,
       lintedVersion: issue.lintedVersion,
       limits: { warnBytes: SIZE_WARN_BYTES, clipBytes: GMAIL_CLIP_BYTES },
+      missing: issue.editions ? LANGS.filter((lang) => !issue.editions!.some((e) => e.lang === lang)).map((lang) => ({ lang, note: missingNote(issue.editions!.map((e) => e.lang), lang) })) : [],
       proof: Boolean(options.transport),
       editions: (issue.editions ?? []).map((edition) => {
         const filled = display(edition);

@@ -1,4 +1,5 @@
 import type { Edition } from '../../core/edition.ts';
+import type { EditionFallback } from '../../core/edition-fallback.ts';
 import type { Lang } from '../../core/lang.ts';
 import type { Transport } from '../../transport/types.ts';
 import type { NavLink } from './pages.ts';
@@ -16,6 +17,17 @@ export interface PreviewCompiler {
   lint(slug: string): Promise<PreviewFinding[]>;
   /** Forgets whatever depends on `changedPath` and names the issues to rebuild. */
   invalidate(changedPath: string): 'all' | string[];
+  /** The template view; a compiler without these gets a page that says so. */
+  listTemplates?(): Promise<PreviewTemplateSummary[]>;
+  compileProbe?(template: string): Promise<PreviewEdition[]>;
+  lintTemplates?(): Promise<PreviewFinding[]>;
+}
+
+export interface PreviewTemplateSummary {
+  name: string;
+  file: string;
+  body: 'blocks' | 'markdown';
+  greeting: boolean;
 }
 
 export interface PreviewIssueSummary {
@@ -37,9 +49,11 @@ export interface PreviewFinding {
   severity: 'error' | 'warning' | 'info' | string;
   rule: string;
   message: string;
+  hint?: string;
   file?: string;
   line?: number;
   lang?: Lang;
+  related?: { file: string; line?: number };
 }
 
 export interface PreviewOptions {
@@ -63,4 +77,6 @@ export interface PreviewOptions {
   lintThread?: boolean;
   /** Watch the content and push updates to open pages. @defaultValue true */
   watch?: boolean;
+  /** `EDITION_FALLBACK`: what the note on a missing edition says its readers get. @defaultValue `other` */
+  editionFallback?: EditionFallback;
 }

@@ -91,6 +91,8 @@ function issuePage() {
   const params = new URLSearchParams(location.search);
   const langButtons = [...document.querySelectorAll('#lang-switch button')];
   const langs = langButtons.map((b) => b.dataset.lang).filter((l) => l !== 'both');
+  // Every language of the publication: side by side shows a note where the issue has no edition.
+  const allLangs = ($('#lang-switch').dataset.all ?? '').split(' ').filter(Boolean);
   const view = {
     lang: [...langs, 'both'].includes(params.get('lang')) ? params.get('lang') : langs[0],
     width: params.get('width') === 'mobile' ? 'mobile' : 'desktop',
@@ -242,7 +244,7 @@ function issuePage() {
   }
 
   function renderEditions() {
-    const shown = view.lang === 'both' ? langs : [view.lang];
+    const shown = view.lang === 'both' ? (allLangs.length ? allLangs : langs) : [view.lang];
     $('.workspace').classList.toggle('both', shown.length > 1 && view.width === 'desktop');
     for (const [lang, col] of columns) if (!shown.includes(lang)) col.root.remove();
     for (const [i, lang] of shown.entries()) {
@@ -252,7 +254,11 @@ function issuePage() {
       col.root.className = `edition ${view.width}`;
       const edition = data?.editions.find((e) => e.lang === lang);
       if (!edition) {
-        col.meta.replaceChildren(el('span', { class: 'muted', text: `No ${lang.toUpperCase()} edition yet.` }));
+        const missing = data?.missing?.find((m) => m.lang === lang);
+        col.meta.replaceChildren(el('p', { class: 'missing', text: missing?.note ?? `No ${lang.toUpperCase()} edition yet.` }));
+        col.viewport.hidden = true;
+        col.source.hidden = true;
+        col.note.hidden = true;
         continue;
       }
       renderMeta(col, edition);
@@ -288,7 +294,7 @@ function issuePage() {
       el('span', { class: `badge ${errors ? 'error' : data.findings.length ? 'warn' : 'ok'}`, text: data.findings.length ? String(data.findings.length) : '✓' }),
     );
     if (data.findings.length === 0) {
-      list.replaceChildren(el('li', { class: 'clean', text: 'No findings: both editions pass every rule.' }));
+      list.replaceChildren(el('li', { class: 'clean', text: data.editions.length > 1 ? 'No findings: both editions pass every rule.' : 'No findings: the edition passes every rule.' }));
       return;
     }
     const order = { error: 0, warning: 1 };
@@ -307,7 +313,9 @@ function issuePage() {
             el('span', { class: 'finding-rule', text: f.rule }),
           ),
           el('div', { class: 'finding-message', text: f.message }),
+          f.hint ? el('div', { class: 'finding-hint', text: `→ ${f.hint}` }) : null,
           where ? el('span', { class: 'finding-where', text: where }) : null,
+          f.related ? el('span', { class: 'finding-related', text: `↔ ${f.related.file}${f.related.line ? `:${f.related.line}` : ''}` }) : null,
         );
       }),
     );
@@ -405,7 +413,7 @@ function issuePage() {
   // Keys for the switches an editor flips all day; ignored while typing in the proof form.
   document.addEventListener('keydown', (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest('input, select, textarea')) return;
-    const cycle = [...langs, ...(langs.length > 1 ? ['both'] : [])];
+    const cycle = [...langs, 'both'];
     const tabs = { p: 'preview', t: 'text', h: 'html', m: 'mjml' };
     if (event.key === 'l') view.lang = cycle[(cycle.indexOf(view.lang) + 1) % cycle.length];
     else if (event.key === 'w') view.width = view.width === 'desktop' ? 'mobile' : 'desktop';
