@@ -30,6 +30,8 @@ export interface PublicSideOptions {
   settings?: Partial<SubscriptionSettings>;
   /** How often a waiting spool is tried while Redis is up. @defaultValue 15_000 */
   spoolRetryMs?: number;
+  /** How long the archive's list of editions is kept in memory. @defaultValue 60_000 */
+  archiveCacheMs?: number;
 }
 
 export interface PublicSide {
@@ -64,7 +66,7 @@ export async function buildPublicSide(options: PublicSideOptions): Promise<Publi
   const keys = keyspace(config.DEPESCHE_PREFIX);
   const store = new RedisSubscriberStore(redis, keys);
   const spool = new UnsubscribeSpool(resolve(config.SPOOL_DIR));
-  const archive = campaignArchive(redis, keys);
+  const archive = campaignArchive(redis, keys, options.archiveCacheMs === undefined ? {} : { cacheMs: options.archiveCacheMs });
   const site = siteName(config.MAIL_FROM, t);
   const wordingFor = (lang: Lang) => wording(t.t(lang, 'public.consent.version'), lang, t.t(lang, 'public.consent.text'));
   const available = () => redis.status === 'ready';

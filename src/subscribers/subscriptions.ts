@@ -130,10 +130,12 @@ export interface PreferencesOutcome {
 }
 
 const TEN_MINUTES = 10 * 60_000;
+const PUBLIC_LISTS_TTL_MS = 5_000;
 
 export class Subscriptions {
   readonly #deps: SubscriptionsDeps;
   readonly #deliveries = new Set<Promise<void>>();
+  #publicLists: { at: number; lists: Promise<string[]> } | undefined;
 
   constructor(deps: SubscriptionsDeps) {
     this.#deps = deps;
@@ -143,9 +145,18 @@ export class Subscriptions {
     return this.#deps.settings;
   }
 
-  /** Lists a form may name and the preference centre shows. */
+  /**
+   * Lists a form may name and the preference centre shows. Read on every form post, so kept
+   * for a few seconds: a change of visibility reaches the form within that time.
+   */
   publicLists(): Promise<string[]> {
-    return this.#deps.store.publicLists(this.#settings.defaultList);
+    const now = Date.now();
+    if (!this.#publicLists || now - this.#publicLists.at > PUBLIC_LISTS_TTL_MS) {
+      const lists = this.#deps.store.publicLists(this.#settings.defaultList);
+      this.#publicLists = { at: now, lists };
+      lists.catch(() => (this.#publicLists = undefined));
+    }
+    return this.#publicLists.lists;
   }
 
   // ── The form ───────────────────────────────────────────────────────────────────
@@ -154,7 +165,7 @@ export class Subscriptions {
     const { store } = this.#deps;
     const lists = input.lists.length > 0 ? [...new Set(input.lists)] : [this.#settings.defaultList];
     // A private list and a missing one get the same answer: neither exists for the form.
-    const visibility = await store.publicLists(this.#settings.defaultList);
+    const visibility = await this.publicLists();
     const unknown = lists.find((list) => !visibility.includes(list));
     if (unknown !== undefined) return { kind: 'unknown-list', list: unknown };
     if (input.bot) return { kind: 'accepted' };

@@ -38,7 +38,7 @@ export interface TestPublicSide extends PublicSide {
 export async function startPublicSide(
   redis: TestRedis,
   smtp: TestSmtp,
-  options: { env?: Record<string, string>; settings?: Partial<SubscriptionSettings>; spoolRetryMs?: number; prefix?: string } = {},
+  options: { env?: Record<string, string>; settings?: Partial<SubscriptionSettings>; spoolRetryMs?: number; prefix?: string; archiveCacheMs?: number } = {},
 ): Promise<TestPublicSide> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -69,7 +69,7 @@ export async function startPublicSide(
   const logger = createLogger({ level: 'info', destination, pretty: false });
   const translator = await loadTranslator('locales');
   const transport: Transport = createSmtpTransport({ SMTP_URL: smtp.url, SMTP_POOL_SIZE: 2 });
-  const side = await buildPublicSide({ config, translator, transport, logger, settings: { mailRetryMs: [50], ...options.settings }, spoolRetryMs: options.spoolRetryMs ?? 200 });
+  const side = await buildPublicSide({ config, translator, transport, logger, settings: { mailRetryMs: [50], ...options.settings }, spoolRetryMs: options.spoolRetryMs ?? 200, archiveCacheMs: options.archiveCacheMs ?? 0 });
   await side.app.listen({ port, host: '127.0.0.1' });
   const admin = new Redis(redis.url);
   return {

@@ -3,7 +3,6 @@ import { PublicationStore } from '../../campaign/publications.ts';
 import { createRedis, keyspace, loadConfig, type Config } from '../../config/index.ts';
 import { DepescheError } from '../../errors.ts';
 import { action } from '../program.ts';
-import { compilerFor } from './build.ts';
 
 async function withPublications<T>(fn: (store: PublicationStore, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -44,6 +43,8 @@ export function register(program: Command): void {
             return removed ? 0 : 1;
           });
         }
+        // MJML and friends load only when something is compiled, not for --list or --withdraw.
+        const { compilerFor } = await import('./build.ts');
         const { compiler } = compilerFor(options);
         const findings = await compiler.lint(slug);
         const errors = findings.filter((f) => f.severity === 'error');

@@ -30,6 +30,9 @@ elseif found ~= ARGV[3] then
   return { 'retry' }
 end
 local cur = redis.call('HMGET', sk, 'status', 'mailAt')
+-- Every path writes, so every answer waits for the same append-only-file flush: a request
+-- that changes nothing must not come back faster than one that stores a new address.
+redis.call('HSET', sk, 'postAt', ARGV[1])
 if cur[1] == 'complained' then return { 'quiet' } end
 if cur[2] and now - tonumber(cur[2]) < tonumber(ARGV[17]) then return { 'throttled' } end
 drop_request(sk)
