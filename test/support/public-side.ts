@@ -72,6 +72,7 @@ export async function startPublicSide(
   const side = await buildPublicSide({ config, translator, transport, logger, settings: { mailRetryMs: [50], ...options.settings }, spoolRetryMs: options.spoolRetryMs ?? 200, archiveCacheMs: options.archiveCacheMs ?? 0 });
   await side.app.listen({ port, host: '127.0.0.1' });
   const admin = new Redis(redis.url);
+  admin.on('error', () => {});
   return {
     ...side,
     base,
