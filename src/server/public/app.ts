@@ -84,6 +84,9 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
     errorResponseBuilder: (_request, context) => Object.assign(new Error(`Rate limit exceeded, retry in ${context.after}`), { statusCode: 429 }),
   });
 
+  // Browsers ask for it on every page; a 404 each time clutters their console and our logs.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
+
   app.get(PUBLIC_ROUTES.healthz, async () => {
     await deps.ping();
     return { ok: true };

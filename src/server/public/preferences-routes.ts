@@ -44,6 +44,7 @@ export function preferencesRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     const page = ctx.page(request, outcome.view.lang);
     const notices = [
       outcome.langChanged ? t.t(page.lang, 'public.preferences.saved', { lang: t.t(page.lang, `public.langName.${outcome.view.lang}`) }) : t.t(page.lang, 'public.preferences.savedLists'),
+      outcome.left.length ? t.t(page.lang, 'public.preferences.left', { lists: outcome.left.join(', ') }) : '',
       outcome.requested.length ? t.t(page.lang, 'public.preferences.requested', { lists: outcome.requested.join(', ') }) : '',
     ].filter(Boolean);
     return ctx.send(reply, 200, preferencesPage(page, token, outcome.view, notices.join(' ')));
