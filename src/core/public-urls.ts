@@ -21,6 +21,11 @@ export interface PublicUrls {
   feed(lang: Lang): string;
   impressum(lang?: Lang): string;
   privacy(lang?: Lang): string;
+  /**
+   * Where the unsubscribe and preferences links of a page anyone may open (an archived
+   * edition) lead: a page pointing readers to the personal link in their own mail.
+   */
+  withoutToken(action: 'unsubscribe' | 'preferences', lang: Lang): string;
 }
 
 /** Route patterns the public app registers, matching the URLs above. */
@@ -35,12 +40,17 @@ export const PUBLIC_ROUTES = {
   impressum: '/impressum',
   privacy: '/privacy',
   healthz: '/healthz',
+  unsubscribeWithoutToken: '/unsubscribe',
+  preferencesWithoutToken: '/preferences',
 } as const;
 
 /** The feed's path for one language (a static route per language, beside `/archive/:slug/:lang`). */
 export const feedPath = (lang: Lang): string => `/archive/${lang}.atom`;
 
 const withLang = (path: string, lang?: Lang) => (lang ? `${path}?lang=${lang}` : path);
+
+/** The same scheme as paths, for links and form actions within the public app's own pages. */
+export const publicPaths = (): PublicUrls => publicUrls('');
 
 export function publicUrls(publicUrl: string): PublicUrls {
   const base = publicUrl.replace(/\/+$/, '');
@@ -56,6 +66,7 @@ export function publicUrls(publicUrl: string): PublicUrls {
     feed: (lang) => `${base}${feedPath(lang)}`,
     impressum: (lang) => `${base}${withLang('/impressum', lang)}`,
     privacy: (lang) => `${base}${withLang('/privacy', lang)}`,
+    withoutToken: (action, lang) => `${base}${withLang(`/${action}`, lang)}`,
   };
 }
 

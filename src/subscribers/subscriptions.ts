@@ -213,13 +213,23 @@ export class Subscriptions {
     let lastError = '';
     for (let attempt = 0; attempt <= delays.length; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, delays[attempt - 1]));
+      let messageId: string;
       try {
-        const { messageId } = await mailer.send(mail);
-        await store.requestMailed(id, nonce, { messageId });
-        return;
+        ({ messageId } = await mailer.send(mail));
       } catch (error) {
         lastError = (error as Error).message;
         this.#log('warn', { subscriber: id, attempt: attempt + 1, err: lastError }, 'confirmation mail failed');
+        continue;
+      }
+      // The Message-ID belongs in the consent record; Redis may be away for a moment.
+      for (let tries = 0; ; tries++) {
+        try {
+          await store.requestMailed(id, nonce, { messageId });
+          return;
+        } catch (error) {
+          if (!isRedisDown(error) || tries >= 10) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 3_000));
+        }
       }
     }
     // Nothing went out: the window opens again, so the reader can simply send the form again.

@@ -1,21 +1,13 @@
 import type { Command } from 'commander';
 import { PublicationStore } from '../../campaign/publications.ts';
-import { createRedis, keyspace, loadConfig, type Config } from '../../config/index.ts';
+import { keyspace, type Config } from '../../config/index.ts';
+import { publicUrls } from '../../core/public-urls.ts';
 import { DepescheError } from '../../errors.ts';
 import { action } from '../program.ts';
+import { withRedis } from '../redis.ts';
 
-async function withPublications<T>(fn: (store: PublicationStore, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const redis = createRedis(config, { maxRetriesPerRequest: 1, retryStrategy: (times) => (times > 3 ? null : 200) });
-  redis.on('error', () => {});
-  try {
-    await redis.ping().catch((cause: unknown) => {
-      throw new DepescheError('E_REDIS', `Cannot reach Redis at ${config.REDIS_URL}.`, { hint: 'Start Redis (docker compose up redis) or set REDIS_URL.', cause });
-    });
-    return await fn(new PublicationStore(redis, keyspace(config.DEPESCHE_PREFIX)), config);
-  } finally {
-    redis.disconnect();
-  }
+function withPublications<T>(fn: (store: PublicationStore, config: Config) => Promise<T>): Promise<T> {
+  return withRedis((redis, config) => fn(new PublicationStore(redis, keyspace(config.DEPESCHE_PREFIX)), config));
 }
 
 export function register(program: Command): void {
@@ -55,9 +47,9 @@ export function register(program: Command): void {
         const editions = await compiler.compile(slug);
         return withPublications(async (store, config) => {
           const published = await store.publish(slug, editions);
-          const base = config.PUBLIC_URL.replace(/\/+$/, '');
+          const urls = publicUrls(config.PUBLIC_URL);
           process.stdout.write(`${slug}: published (${published.langs.join(', ')}); the archive shows it within a minute:\n`);
-          for (const lang of published.langs) process.stdout.write(`  ${base}/archive/${encodeURIComponent(slug)}/${lang}\n`);
+          for (const lang of published.langs) process.stdout.write(`  ${urls.edition(slug, lang)}\n`);
         });
       }),
     );

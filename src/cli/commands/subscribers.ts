@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { Argument, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { loadConfig, createRedis, keyspace, type Config } from '../../config/index.ts';
+import { keyspace, type Config } from '../../config/index.ts';
 import { DepescheError } from '../../errors.ts';
 import { LANGS, type Lang } from '../../core/lang.ts';
 import { exportCsv } from '../../subscribers/export.ts';
@@ -14,26 +14,11 @@ import { findSubscriber, subscriberReport } from '../../subscribers/report.ts';
 import { SUBSCRIBER_STATUSES, type SubscriberStatus } from '../../subscribers/types.ts';
 import { checkName, checkStatus, normalizeEmail } from '../../subscribers/validate.ts';
 import { action } from '../program.ts';
+import { withRedis } from '../redis.ts';
 
-/**
- * Opens a store for one command and always closes the connection, so the process exits.
- * A CLI must fail fast on a dead Redis instead of retrying forever.
- */
-async function withStore<T>(fn: (store: RedisSubscriberStore, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const redis = createRedis(config, { maxRetriesPerRequest: 1, retryStrategy: (times) => (times > 3 ? null : 200) });
-  redis.on('error', () => {});
-  try {
-    await redis.ping().catch((cause: unknown) => {
-      throw new DepescheError('E_REDIS', `Cannot reach Redis at ${config.REDIS_URL}.`, {
-        hint: 'Start Redis (docker compose up redis) or set REDIS_URL.',
-        cause,
-      });
-    });
-    return await fn(new RedisSubscriberStore(redis, keyspace(config.DEPESCHE_PREFIX)), config);
-  } finally {
-    redis.disconnect();
-  }
+/** A store for one command, over {@link withRedis}. */
+function withStore<T>(fn: (store: RedisSubscriberStore, config: Config) => Promise<T>): Promise<T> {
+  return withRedis((redis, config) => fn(new RedisSubscriberStore(redis, keyspace(config.DEPESCHE_PREFIX)), config));
 }
 
 const langOption = (flags: string, description: string) => new Option(flags, description).choices([...LANGS]);

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Keyspace } from '../../config/redis.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Lang } from '../../core/lang.ts';
-import { PUBLIC_ROUTES, publicUrls } from '../../core/public-urls.ts';
+import { PUBLIC_ROUTES, publicPaths, publicUrls } from '../../core/public-urls.ts';
 import type { Translator } from '../../i18n/index.ts';
 import type { Logger } from '../../log.ts';
 import type { Wording } from '../../subscribers/consent.ts';
@@ -68,11 +68,12 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
     done(null, parseMultipart(String(body), String(request.headers['content-type'])));
   });
 
+  const paths = publicPaths();
   const ctx = routeContext(t, site, (lang) => ({
-    home: `/?lang=${lang}`,
-    archive: `/archive?lang=${lang}`,
-    impressum: config.IMPRESSUM_URL || `/impressum?lang=${lang}`,
-    privacy: config.PRIVACY_URL || `/privacy?lang=${lang}`,
+    home: paths.home(lang),
+    archive: paths.archive(lang),
+    impressum: config.IMPRESSUM_URL || paths.impressum(lang),
+    privacy: config.PRIVACY_URL || paths.privacy(lang),
   }));
   const { unavailable } = publicErrors(app, ctx);
   redisGuard(app, deps.available, unavailable);

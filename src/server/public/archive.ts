@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { isLang, LANGS, type Lang } from '../../core/lang.ts';
 import type { Greeting } from '../../core/edition.ts';
 import { escapeHtml, stripControl } from '../../core/escape.ts';
-import { feedPath, PUBLIC_ROUTES, publicUrls } from '../../core/public-urls.ts';
+import { feedPath, PUBLIC_ROUTES, publicPaths, publicUrls } from '../../core/public-urls.ts';
 import type { Translator } from '../../i18n/index.ts';
 import { compileMerge, fillMerge, greetingFor, type MergeValues } from '../../render/merge.ts';
 import { html, Html } from '../shared/html.ts';
@@ -56,8 +56,8 @@ export function publicMergeValues(publicUrl: string, edition: { slug: string; la
   return {
     name: '',
     greeting: greetingFor(edition.greeting, ''),
-    unsubscribeUrl: `${urls.base}/unsubscribe?lang=${edition.lang}`,
-    preferencesUrl: `${urls.base}/preferences?lang=${edition.lang}`,
+    unsubscribeUrl: urls.withoutToken('unsubscribe', edition.lang),
+    preferencesUrl: urls.withoutToken('preferences', edition.lang),
     viewOnlineUrl: urls.edition(edition.slug, edition.lang),
     subscribeUrl: urls.subscribe(edition.lang),
     archiveUrl: urls.archive(edition.lang),
@@ -80,6 +80,7 @@ const formatDate = (lang: Lang, at: number) => new Intl.DateTimeFormat(lang === 
 export function archiveRoutes(app: FastifyInstance, options: ArchiveOptions): void {
   const { source, translator } = options;
   const urls = publicUrls(options.publicUrl);
+  const paths = publicPaths();
   const t = (lang: Lang, key: string, vars?: Record<string, unknown>) => translator.t(lang, `public.archive.${key}`, vars);
   const notFound = (lang: Lang) => frame(lang, t(lang, 'title'), html`<h1>${t(lang, 'notFound')}</h1><p><a href="${PUBLIC_ROUTES.archive}">${t(lang, 'title')}</a></p>`);
 
@@ -90,8 +91,8 @@ export function archiveRoutes(app: FastifyInstance, options: ArchiveOptions): vo
     const sections = langs.map((lang) => {
       const mine = entries.filter((e) => e.lang === lang);
       return html`<section lang="${lang}"><h2>${t(lang, 'title')} · ${translator.t(lang, `public.langName.${lang}`)}</h2>
-<p class="muted"><a href="${feedPath(lang)}" type="application/atom+xml">${t(lang, 'feed')}</a></p>
-<ul>${mine.length ? mine.map((e) => html`<li><a hreflang="${lang}" href="/archive/${encodeURIComponent(e.slug)}/${lang}"><b>${e.title || e.subject}</b></a><br><span class="muted">${t(lang, 'sentOn', { date: formatDate(lang, e.at) })}</span></li>`) : html`<li class="muted">${t(lang, 'empty')}</li>`}</ul></section>`;
+<p class="muted"><a href="${paths.feed(lang)}" type="application/atom+xml">${t(lang, 'feed')}</a></p>
+<ul>${mine.length ? mine.map((e) => html`<li><a hreflang="${lang}" href="${paths.edition(e.slug, lang)}"><b>${e.title || e.subject}</b></a><br><span class="muted">${t(lang, 'sentOn', { date: formatDate(lang, e.at) })}</span></li>`) : html`<li class="muted">${t(lang, 'empty')}</li>`}</ul></section>`;
     });
     const pageLang = only ?? 'de';
     const heading = only ? `${t(only, 'title')} · ${options.site}` : `${LANGS.map((l) => t(l, 'title')).join(' · ')} · ${options.site}`;
@@ -117,7 +118,7 @@ export function archiveRoutes(app: FastifyInstance, options: ArchiveOptions): vo
 
   // Links in an archived edition cannot carry a subscriber's token: point readers to the
   // link in their own mail.
-  for (const path of ['/unsubscribe', '/preferences']) {
+  for (const path of [PUBLIC_ROUTES.unsubscribeWithoutToken, PUBLIC_ROUTES.preferencesWithoutToken]) {
     app.get<{ Querystring: { lang?: string } }>(path, async (request, reply) => {
       const lang: Lang = isLang(request.query.lang) ? request.query.lang : 'de';
       return reply

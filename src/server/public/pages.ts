@@ -1,9 +1,12 @@
 import type { Translator } from '../../i18n/index.ts';
 import { LANGS, type Lang } from '../../core/lang.ts';
+import { publicPaths } from '../../core/public-urls.ts';
 import type { ConfirmView, PreferencesView, UnsubscribeOutcome, UnsubscribeView } from '../../subscribers/subscriptions.ts';
 import { html, Html } from '../shared/html.ts';
 
 export { html, Html };
+
+const paths = publicPaths();
 
 /**
  * Public pages: small, localized, no JavaScript, no external assets, every value escaped
@@ -128,7 +131,7 @@ export function confirmPage(ctx: PageContext, token: string, view: Extract<Confi
     t.t(lang, 'public.confirm.askTitle'),
     html`<p>${t.t(lang, 'public.confirm.ask', { email: view.email })}</p>
 ${asked(ctx, view)}
-<form method="post" action="/confirm/${token}">
+<form method="post" action="${paths.confirm(token)}">
 <button type="submit">${t.t(lang, 'public.confirm.button')}</button>
 </form>
 <p class="muted">${t.t(lang, 'public.confirm.ignore')}</p>`,
@@ -150,7 +153,7 @@ export function confirmGonePage(ctx: PageContext, kind: 'gone' | 'expired', subs
 }
 
 const oneClick = (token: string, label: string, all: boolean, secondary = false) =>
-  html`<form method="post" action="/unsubscribe/${token}">
+  html`<form method="post" action="${paths.unsubscribe(token)}">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">${all ? html`<input type="hidden" name="scope" value="all">` : ''}
 <button type="submit"${secondary ? new Html(' class="secondary"') : ''}>${label}</button>
 </form>`;
@@ -205,7 +208,7 @@ export function preferencesPage(ctx: PageContext, token: string, view: Preferenc
     html`${notice ? html`<p role="status"><strong>${notice}</strong></p>` : ''}
 <p>${t.t(lang, 'public.preferences.intro', { email: view.email })}</p>
 ${suppressed ? html`<p class="muted">${t.t(lang, 'public.preferences.unsubscribed')}</p>` : ''}
-<form method="post" action="/preferences/${token}">
+<form method="post" action="${paths.preferences(token)}">
 <input type="hidden" name="action" value="save">
 ${langChoice(ctx, 'public.preferences.lang', view.lang)}
 ${
@@ -223,7 +226,7 @@ ${view.lists.map(
 ${
   view.status === 'active' || view.status === 'pending'
     ? html`<hr><p>${t.t(lang, 'public.preferences.leave')}</p>
-<form method="post" action="/preferences/${token}">
+<form method="post" action="${paths.preferences(token)}">
 <input type="hidden" name="action" value="unsubscribe">
 <button type="submit" class="secondary">${t.t(lang, 'public.preferences.leaveButton')}</button>
 </form>`
