@@ -30,6 +30,7 @@ let config: Config;
 let connection: Redis;
 let service: CampaignService;
 let worker: RunningWorker;
+let workerRedis: Redis;
 
 beforeAll(async () => {
   [redis, smtp] = await Promise.all([startRedis(), startSmtp()]);
@@ -51,11 +52,14 @@ beforeAll(async () => {
   const store = new RedisSubscriberStore(connection, keyspace(PREFIX));
   await store.upsertMany([{ email: 'reader.de@example.net', name: 'Reader Eins', lang: 'de' }, { email: 'reader.en@example.net', name: 'Reader Two', lang: 'en' }], 'weekly');
   service = new CampaignService({ config, redis: connection, subscribers: store, compiler: createCompiler({ contentDir: content, publicUrl: config.PUBLIC_URL }) });
-  worker = await startWorker({ config, subscribers: new RedisSubscriberStore(new Redis(redis.url, { maxRetriesPerRequest: null }), keyspace(PREFIX)) });
+  workerRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
+  workerRedis.on('error', () => {});
+  worker = await startWorker({ config, subscribers: new RedisSubscriberStore(workerRedis, keyspace(PREFIX)) });
 }, 60_000);
 
 afterAll(async () => {
   await worker?.close();
+  workerRedis?.disconnect();
   await service?.close();
   connection?.disconnect();
   await side?.stop();
@@ -84,6 +88,15 @@ describe('the archive is what was sent', () => {
     while ((await service.status(id!)).state !== 'done') {
       if (Date.now() > deadline) throw new Error('the campaign did not finish');
       await new Promise((r) => setTimeout(r, 100));
+    }
+    // What the readers got names them by random ids only: in the Message-ID and in the links.
+    for (const mail of smtp.mails.filter((m) => m.to[0]!.startsWith('reader.'))) {
+      const id = (await side.store.findByEmail(mail.to[0]!))!.id;
+      expect(id).toMatch(/^[a-z2-7]{12}$/);
+      expect(mail.parsed.messageId).toContain(`.${id}.`);
+      const line = mail.parsed.headerLines.find((l) => l.key === 'list-unsubscribe')!.line;
+      const token = /\/unsubscribe\/([\w-]+)\./.exec(line)![1]!;
+      expect(JSON.parse(Buffer.from(token, 'base64url').toString())).toMatchObject({ act: 'unsubscribe', sub: id });
     }
     // The editor keeps working on the file after the send: the archive still shows what went out.
     const file = join(content, 'issues', SENT, 'de.md');
