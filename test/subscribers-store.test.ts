@@ -39,6 +39,16 @@ describe('RedisSubscriberStore', () => {
     expect((await store.lists())[0]).toMatchObject({ name: 'weekly', total: 1, byLang: { de: 0, en: 1 }, activeByLang: { de: 0, en: 1 } });
   });
 
+  it('makes one subscriber of an address that several writers create at once', async () => {
+    const writers = Array.from({ length: 8 }, () => new RedisSubscriberStore(redis, store.keys));
+    const results = await Promise.all(writers.map((w, i) => w.upsertMany([{ email: 'race@example.org', name: `Writer ${i}` }, { email: `own-${i}@example.org` }], 'race')));
+    const ids = new Set(results.map((r) => r[0]!.id));
+    expect(ids.size).toBe(1);
+    expect(results.filter((r) => r[0]!.outcome === 'created')).toHaveLength(1);
+    expect((await store.lists())[0]).toMatchObject({ name: 'race', total: 9 });
+    expect([...ids][0]).toMatch(/^[a-z2-7]{12}$/);
+  });
+
   it('pages a list in join order by cursor, without gaps or repeats', async () => {
     const emails = Array.from({ length: 23 }, (_, i) => ({ email: `p${i}@example.org`, lang: (i % 3 === 0 ? 'en' : 'de') as 'de' | 'en' }));
     const results = await store.upsertMany(emails, 'big');

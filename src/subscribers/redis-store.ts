@@ -5,7 +5,7 @@ import { RedisScripts } from '../config/redis-scripts.ts';
 import { DepescheError } from '../errors.ts';
 import { LANGS, type Lang } from '../core/lang.ts';
 import { consentEvent, type Actor, type ConsentEvent, type Wording } from './consent.ts';
-import { isSubscriberId, newSubscriberId } from './ids.ts';
+import { isSubscriberId, newSubscriberId, newSubscriberIds } from './ids.ts';
 import { TRANSITIONS, type TransitionName } from './states.ts';
 import { SUBSCRIBER_STATUSES, type Consent, type ListPage, type Subscriber, type SubscriberStatus, type SubscriberStore } from './types.ts';
 import { checkListName, checkName, emailKey, normalizeEmail } from './validate.ts';
@@ -463,6 +463,8 @@ export class RedisSubscriberStore implements SubscriberStore {
         chunks.push(chunk);
         const keys = [this.#index, this.#counts, this.#members(list ?? ''), this.#lists, this.keys.key('join', 'seq')];
         const args = [...head];
+        const ids = newSubscriberIds(chunk.length);
+        const subPrefix = `${this.keys.key('sub')}:`;
         // The same address twice in one chunk is one subscriber: the later row wins.
         const freshIds = new Map<string, string>();
         chunk.forEach((rowIndex, j) => {
@@ -470,10 +472,11 @@ export class RedisSubscriberStore implements SubscriberStore {
           const known = found[start + j];
           let id = known ?? freshIds.get(row.key);
           if (!id) {
-            id = newSubscriberId();
+            id = ids[j]!;
             freshIds.set(row.key, id);
           }
-          keys.push(this.#sub(id), this.#log(id));
+          const sub = subPrefix + id;
+          keys.push(sub, `${sub}:log`);
           args.push(id, known ? '0' : '1', row.email, row.key, row.name, row.lang, row.status);
         });
         scripts.queue(pipeline, 'upsert', keys, args);

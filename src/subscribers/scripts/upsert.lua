@@ -32,12 +32,18 @@ local function join(sk, id, status, lang, f)
   deltas[ck] = (deltas[ck] or 0) + 1
 end
 
+-- The index is read once for the whole call; addresses created by an earlier row of this
+-- call (the same address twice in one file) are tracked here.
+local ekeys = {}
+for i = 14, #ARGV, 7 do ekeys[#ekeys + 1] = ARGV[i] end
+local indexed = redis.call('HMGET', idx, unpack(ekeys))
+local created, newIdx = {}, {}
 local row = 0
 for i = 11, #ARGV, 7 do
   row = row + 1
   local sk, logkey = KEYS[4 + row * 2], KEYS[5 + row * 2]
   local id, fresh, email, ekey, name, lang, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-  local found = redis.call('HGET', idx, ekey)
+  local found = created[ekey] or indexed[row]
   local outcome, joined = 0, 0
   if fresh == '1' and not found then
     if redis.call('EXISTS', sk) == 1 then
@@ -55,7 +61,9 @@ for i = 11, #ARGV, 7 do
         joined = 1
       end
       redis.call('HSET', sk, unpack(f))
-      redis.call('HSET', idx, ekey, id)
+      created[ekey] = id
+      newIdx[#newIdx + 1] = ekey
+      newIdx[#newIdx + 1] = id
       if ARGV[8] ~= '' then redis.call('RPUSH', logkey, ARGV[8]) end
       outcome = 1
     end
@@ -96,6 +104,7 @@ for i = 11, #ARGV, 7 do
   out[#out + 1] = outcome
   out[#out + 1] = joined
 end
+if #newIdx > 0 then redis.call('HSET', idx, unpack(newIdx)) end
 if #zargs > 0 then redis.call('ZADD', members, unpack(zargs)) end
 if seq ~= startSeq then redis.call('SET', joinseq, string.format('%d', seq)) end
 for ck, n in pairs(deltas) do redis.call('HINCRBY', counts, ck, n) end
