@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.ts';
 import type { Lang } from '../../core/lang.ts';
 import { PUBLIC_ROUTES, type PublicUrls } from '../../core/public-urls.ts';
@@ -34,7 +34,7 @@ export function signupRoutes(app: FastifyInstance, ctx: RouteContext, deps: Sign
   const { t } = ctx;
   const { subscriptions, config } = deps;
 
-  const showForm = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+  const showForm = async (request: FastifyRequest, reply: FastifyReply) => {
     const query = (request.query ?? {}) as Record<string, unknown>;
     const page = ctx.page(request);
     const lists = await subscriptions.publicLists();
