@@ -6,6 +6,7 @@ import { keyspace } from '../src/config/redis.ts';
 import { buildAdminApp } from '../src/server/admin/app.ts';
 import { safeNext } from '../src/server/admin/auth.ts';
 import { RedisAdminSessions } from '../src/server/admin/sessions.ts';
+import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
 
 const TOKEN = 'admin-token-0123456789-abcdef';
@@ -96,4 +97,38 @@ describe('admin sign-in', () => {
       await second.close();
     }
   }, 30_000);
+});
+
+describe('the subscriber part of the ops API', () => {
+  it('shows a subscriber and their consent history, and makes ops changes only with a reason, logged with who', async () => {
+    const store = new RedisSubscriberStore(connection, keyspace('opsapi'));
+    const { id } = await store.upsert({ email: 'Reader@Example.org', name: 'Reader', lang: 'de' }, 'weekly');
+    await store.bounce(id, { reason: '550 5.1.1 no such user', source: 'smtp' });
+    const admin = await buildAdminApp({ config: { ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: undefined }, subscribers: store });
+    const json = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
+      admin.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }), headers: { host: '127.0.0.1' } });
+    try {
+      expect((await json('GET', '/api/subscribers/reader@example.org')).json()).toMatchObject({ id, status: 'bounced', name: 'Reader', lang: 'de', lists: ['weekly'] });
+      expect((await json('GET', '/api/subscribers/nobody@example.org')).statusCode).toBe(404);
+      // No reason, no change.
+      expect((await json('POST', '/api/subscribers/reader@example.org/reactivate', {})).statusCode).toBe(400);
+      expect((await json('POST', '/api/subscribers/reader@example.org/reactivate', { reason: 'mailbox fixed', by: 'anna' })).json()).toMatchObject({ status: 'active' });
+      expect((await json('POST', '/api/subscribers/reader@example.org/lang', { lang: 'en', reason: 'asked by phone' })).json()).toMatchObject({ lang: 'en' });
+      expect((await json('PUT', '/api/lists/weekly/visibility', { visibility: 'public', reason: 'on the sign-up page' })).json()).toEqual({ list: 'weekly', visibility: 'public' });
+      const history = (await json('GET', '/api/subscribers/reader@example.org/consent')).json() as { history: { event: string; by?: string; reason?: string }[] };
+      expect(history.history.map((e) => [e.event, e.by, e.reason])).toEqual([
+        ['bounced', undefined, '550 5.1.1 no such user'],
+        ['reactivated', 'admin-api:anna', 'mailbox fixed'],
+        ['lang-changed', 'admin-api', 'asked by phone'],
+      ]);
+      // An unsubscribe is the reader's: ops cannot undo it.
+      await store.unsubscribe(id, 'one-click');
+      expect((await json('POST', '/api/subscribers/reader@example.org/reactivate', { reason: 'please' })).statusCode).toBe(409);
+      expect((await json('DELETE', '/api/subscribers/reader@example.org', { reason: 'Art. 17 request' })).json()).toEqual({ erased: id });
+      expect(await store.get(id)).toBeNull();
+      expect((await store.opsLog()).map((e) => [e.event, e.by])).toEqual([['list-visibility', 'admin-api'], ['erased', 'admin-api']]);
+    } finally {
+      await admin.close();
+    }
+  });
 });
