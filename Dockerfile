@@ -22,7 +22,7 @@ COPY templates ./templates
 COPY locales ./locales
 COPY issues ./issues
 # The image's own `node` user; nothing here needs root, and .depesche/ must be writable.
-RUN mkdir -p /app/.depesche && chown node:node /app/.depesche
+RUN mkdir -p /app/.depesche/spool && chown -R node:node /app/.depesche
 USER node
 EXPOSE 3000 3001
 ENTRYPOINT ["node", "bin/depesche.js"]

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'E_LINT' // the built edition breaks an email-correctness rule
   | 'E_INPUT' // bad user input: CLI arguments, CSV rows, request bodies
   | 'E_TOKEN' // a signed token is forged, altered or expired
+  | 'E_FORBIDDEN' // the request comes from somewhere it may not (another site's form)
   | 'E_NOT_FOUND' // an issue, list, subscriber or campaign does not exist
   | 'E_CONFLICT' // the action contradicts current state (e.g. sending an issue twice)
   | 'E_REDIS' // Redis is unreachable or misconfigured

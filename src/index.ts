@@ -34,6 +34,9 @@ export { RedisSubscriberStore, type ListStats, type SubscriberRecord } from './s
 export { importCsv, type ImportOptions, type ImportSummary } from './subscribers/import.ts';
 export { exportCsv } from './subscribers/export.ts';
 export { signToken, verifyToken, type TokenAction, type TokenClaims } from './subscribers/tokens.ts';
+export { Subscriptions, type ConfirmationMailer, type MailOrigins, type SubscriptionsDeps } from './subscribers/subscriptions.ts';
+export { TRANSITIONS, type TransitionName } from './subscribers/states.ts';
+export type { Actor, ConsentEvent, Wording } from './subscribers/consent.ts';
 export type { Subscriber, SubscriberStatus, SubscriberStore } from './subscribers/types.ts';
 
 // Sending.
@@ -43,6 +46,7 @@ export type { Transport, SentInfo } from './transport/types.ts';
 
 // HTTP apps.
 export { buildPublicApp, type PublicAppDeps } from './server/public/app.ts';
+export type { ArchiveSource, ArchiveEntry, ArchivedEdition } from './server/public/archive.ts';
 export { buildAdminApp, type AdminAppDeps } from './server/admin/app.ts';
 export { previewPlugin } from './server/preview/plugin.ts';
 export type { PreviewOptions } from './server/preview/types.ts';

@@ -1,5 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from './config/schema.ts';
+import { redactUrl } from './core/public-urls.ts';
 
 export type { Logger };
 
@@ -25,6 +26,10 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     level: setup.level ?? 'info',
     ...(setup.name ? { name: setup.name } : {}),
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'DEPESCHE_SECRET', 'ADMIN_TOKEN'], censor: '[redacted]' },
+    // The request line as fastify logs it, with the tokens in confirm, unsubscribe and
+    // preferences paths and an admin `?token=` cut out: a log is read by more people, and
+    // kept longer, than the links are meant for.
+    serializers: { req: serializeRequest },
   };
   const pretty = setup.pretty ?? (setup.destination === undefined && process.stdout.isTTY === true);
   if (pretty) {
@@ -35,6 +40,23 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     });
   }
   return setup.destination ? pino(options, setup.destination) : pino(options);
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remoteAddress?: string };
+}
+
+function serializeRequest(request: LoggedRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: typeof request.url === 'string' ? redactUrl(request.url) : request.url,
+    host: request.host,
+    remoteAddress: request.ip ?? request.socket?.remoteAddress,
+  };
 }
 
 /** A logger from the resolved config: LOG_LEVEL and the TTY decide the rest. */

@@ -82,7 +82,7 @@ describe('CSV import', () => {
       ['11', 'gina@example.org,"Gina "The" Great",de,x', 'malformed CSV: a quoted field has text after its closing quote (write a quote inside quotes as "")'],
       ['13', 'ines@example.org,"never closed,de,x', 'malformed CSV: a quoted field is never closed'],
     ]);
-    expect(summary).toEqual({ rows: 15, created: 7, updated: 1, unchanged: 0, joined: 0, rejected: 7 });
+    expect(summary).toEqual({ keptOff: 0, rows: 15, created: 7, updated: 1, unchanged: 0, joined: 0, rejected: 7 });
     for (const email of ['hans@example.org', 'jan@example.org']) expect(await store.findByEmail(email)).not.toBeNull();
     // A quote inside an unquoted field is just a character; a quoted field may span lines in other columns.
     expect(await store.findByEmail('kai@example.org')).toMatchObject({ name: 'O"Brien' });
@@ -197,9 +197,14 @@ describe('depesche subscribers', () => {
     const removed = await cli(['remove', 'x@example.org', '--list', 'news']);
     expect(removed).toMatchObject({ code: 0, stdout: 'x@example.org: removed from "news"\n' });
     const shown = JSON.parse((await cli(['show', 'z@example.org'])).stdout) as Record<string, unknown>;
-    expect(shown).toMatchObject({ email: 'Z@example.org', name: 'Zed', lang: 'en', status: 'active', lists: ['news'], consent: { source: 'cli' }, log: [] });
+    expect(shown).toMatchObject({ email: 'Z@example.org', name: 'Zed', lang: 'en', status: 'active', lists: ['news'], consent: { source: 'cli' } });
+    expect(shown).not.toHaveProperty('history');
+    expect(JSON.parse((await cli(['show', 'z@example.org', '--consent'])).stdout)).toMatchObject({ history: [] });
+    // x left "news" (ops removed them): a re-import does not put them back.
+    await writeFile(join(dir, 'again.csv'), 'email\nx@example.org\n');
+    expect((await cli(['import', join(dir, 'again.csv'), '--list', 'news'])).stdout).toContain('not put back on the list: 1');
     const table = await cli(['lists']);
-    expect(table.stdout.split('\n')[1]).toMatch(/^news\s+2\s+0\s+2\s+0\s+0\s+0\s+1\s+1$/);
+    expect(table.stdout.split('\n')[1]).toMatch(/^news\s+private\s+2\s+0\s+2\s+0\s+0\s+0\s+1\s+1$/);
 
     const out = join(dir, 'out.csv');
     await cli(['export', '--list', 'news', '--out', out]);
@@ -212,8 +217,9 @@ describe('depesche subscribers', () => {
     expect(badAddress.code).toBe(1);
     expect(badAddress.stderr).toContain('not a valid address');
 
-    expect((await cli(['forget', 'z@example.org'])).code).toBe(1);
-    expect((await cli(['forget', 'z@example.org', '--yes'])).stdout).toBe('Z@example.org: erased (was on news)\n');
+    expect((await cli(['forget', 'z@example.org', '--reason', 'asked by mail'])).code).toBe(1);
+    expect((await cli(['forget', 'z@example.org', '--yes'])).code).toBe(1);
+    expect((await cli(['forget', 'z@example.org', '--yes', '--reason', 'asked by mail'])).stdout).toBe('Z@example.org: erased (was on news)\n');
     await cli(['export', '--list', 'news', '--out', out]);
     expect(await readFile(out, 'utf8')).toBe('email,name,lang,status\ny@example.org,Y,de,active\n');
   });

@@ -13,9 +13,9 @@ import type { DevInbox } from '../transport/dev-inbox.ts';
 import type { Transport } from '../transport/types.ts';
 import { loadTranslator, type Translator } from '../i18n/index.ts';
 import { previewPlugin } from '../server/preview/plugin.ts';
-import { buildPublicApp } from '../server/public/app.ts';
-import { archiveRoutes } from '../server/public/archive.ts';
 import { buildAdminApp } from '../server/admin/app.ts';
+import { RedisAdminSessions } from '../server/admin/sessions.ts';
+import { buildPublicSide, type PublicSide } from './public-side.ts';
 import { createMetrics } from '../server/admin/metrics.ts';
 import { createSmtpLatencyRecorder, readSmtpLatency, type SmtpLatencyRecorder } from '../transport/smtp-latency.ts';
 
@@ -34,6 +34,8 @@ export interface Apps {
   config: Config;
   admin: FastifyInstance;
   public: FastifyInstance;
+  /** The public app's wiring: its subscriber domain, spool and own Redis connection. */
+  publicSide: PublicSide;
   redis: Redis;
   store: RedisSubscriberStore;
   compiler: Compiler;
@@ -84,7 +86,9 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     redis,
     queues,
     campaigns,
-    lists: () => store.lists(),
+    lists: () => store.lists(config.DEFAULT_LIST),
+    subscribers: store,
+    ...(config.ADMIN_TOKEN ? { sessions: new RedisAdminSessions(redis, keys, config.ADMIN_TOKEN) } : {}),
     metrics,
     ...(options.inbox ? { inbox: options.inbox } : {}),
     issues: async () => (await compiler.listIssues()).map((i) => ({ slug: i.slug, title: i.title })),
@@ -112,33 +116,23 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     },
   });
 
-  let publicApp: FastifyInstance;
-  let translator: Translator;
+  let publicSide: PublicSide;
   try {
-    translator = await loadTranslator(join(contentDir, 'locales'));
-    publicApp = await buildPublicApp({ config, store, translator, transport, logger: logger.child({ app: 'public' }) });
+    const translator: Translator = await loadTranslator(join(contentDir, 'locales'));
+    publicSide = await buildPublicSide({ config, translator, transport, logger });
   } catch (error) {
     await admin.close().catch(() => {});
     await campaigns.close().catch(() => {});
     redis.disconnect();
     throw error;
   }
-  if (!publicApp.hasRoute({ method: 'GET', url: '/healthz' })) {
-    publicApp.get('/healthz', async (_request, reply) => {
-      try {
-        await redis.ping();
-        return { ok: true };
-      } catch (error) {
-        return reply.code(503).send({ ok: false, error: (error as Error).message });
-      }
-    });
-  }
-  if (!publicApp.hasRoute({ method: 'GET', url: '/archive' })) archiveRoutes(publicApp, { compiler, translator, publicUrl: config.PUBLIC_URL });
+  const publicApp = publicSide.app;
 
   return {
     config,
     admin,
     public: publicApp,
+    publicSide,
     redis,
     store,
     compiler,
@@ -146,7 +140,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     queues,
     smtpLatency,
     async close() {
-      await Promise.allSettled([admin.close(), publicApp.close()]);
+      await Promise.allSettled([admin.close(), publicSide.close()]);
       await smtpLatency.close().catch(() => {});
       await campaigns.close().catch(() => {});
       redis.disconnect();

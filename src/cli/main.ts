@@ -18,8 +18,10 @@ const commands: Record<string, () => Promise<{ register: Register }>> = {
   resume: () => import('./commands/campaign-control.ts'),
   cancel: () => import('./commands/campaign-control.ts'),
   resend: () => import('./commands/resend.ts'),
+  publish: () => import('./commands/publish.ts'),
   worker: () => import('./commands/worker.ts'),
   serve: () => import('./commands/serve.ts'),
+  admin: () => import('./commands/admin.ts'),
   dev: () => import('./commands/dev.ts'),
 };
 

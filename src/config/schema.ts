@@ -69,7 +69,7 @@ export const configSchema = z.object({
   PORT: int(0, 65535).default(3000),
   /** Sign-ups one client IP may post to /subscribe per hour, counted in Redis across all app processes. */
   SUBSCRIBE_RATE_LIMIT: int(1, 100_000).default(10),
-  /** List that POST /subscribe joins when the form names none; the form may name only existing lists. */
+  /** List that POST /subscribe joins when the form names none. It is public (the form may name it) unless ops set it private. */
   DEFAULT_LIST: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1–64 letters, digits, dot, dash or underscore')
@@ -77,10 +77,45 @@ export const configSchema = z.object({
   /** Days a double opt-in confirmation link stays valid. */
   CONFIRM_TTL_DAYS: int(1, 90).default(7),
   /**
-   * Behind a reverse proxy: `true`, a hop count, or the proxy addresses (comma-separated),
-   * so the client IP (rate limit, consent log) comes from X-Forwarded-For. Empty trusts none.
+   * Behind a reverse proxy: the number of proxy hops in front of the public app (`1` for one
+   * proxy), or the proxies' addresses or CIDR ranges (comma-separated), so the client IP
+   * (rate limit, consent log) comes from X-Forwarded-For. Empty trusts none. `true` is
+   * refused: it would believe any client's X-Forwarded-For, and the consent log would hold
+   * whatever IP a client made up.
    */
-  TRUST_PROXY: z.string().trim().default(''),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('')
+    .refine((value) => value.toLowerCase() !== 'true', {
+      message:
+        '`true` trusts an X-Forwarded-For header that any client can set, so rate limits and the consent log would record made-up IPs; ' +
+        'set the number of proxies in front of the app (usually 1) or their addresses, e.g. 10.0.0.0/8',
+    })
+    .refine((value) => value === '' || value === 'false' || /^\d{1,2}$/.test(value) || value.split(',').every((part) => /^[0-9A-Fa-f.:]+(?:\/\d{1,3})?$/.test(part.trim())), {
+      message: 'must be a hop count (e.g. 1) or comma-separated proxy addresses or CIDR ranges (e.g. 10.0.0.1, 172.16.0.0/12)',
+    }),
+  /**
+   * Origins besides PUBLIC_URL's from which browsers may post the sign-up form, comma-separated
+   * (e.g. `https://www.example.org` when the form sits on the publisher's own site). A POST
+   * with any other Origin header is refused; one without an Origin header is accepted.
+   */
+  FORM_ORIGINS: z
+    .string()
+    .trim()
+    .default('')
+    .refine((value) => value === '' || value.split(',').every((part) => /^https?:\/\/[^/\s]+$/.test(part.trim())), {
+      message: 'must be origins like https://www.example.org (scheme and host, no path), comma-separated',
+    }),
+  /**
+   * Folder where the public app writes unsubscribes while Redis is unreachable (an
+   * append-only file), to apply them once Redis is back. Must survive a restart of the app.
+   */
+  SPOOL_DIR: z.string().trim().min(1).default('.depesche/spool'),
+  /** The publisher's Impressum page; the sign-up page and /impressum link to it. Empty: /impressum shows footer.impressum from locales/. */
+  IMPRESSUM_URL: z.union([z.literal(''), url(['http:', 'https:'])]).default(''),
+  /** The publisher's privacy policy; the sign-up form links to it. Empty: /privacy shows public.privacy from locales/. */
+  PRIVACY_URL: z.union([z.literal(''), url(['http:', 'https:'])]).default(''),
   /** Admin app: preview, ops API, queue dashboard. Loopback unless ADMIN_TOKEN is set. */
   ADMIN_HOST: z.string().default('127.0.0.1'),
   ADMIN_PORT: int(0, 65535).default(3001),

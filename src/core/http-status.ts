@@ -12,6 +12,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   E_LINT: 422,
   E_INPUT: 400,
   E_TOKEN: 403,
+  E_FORBIDDEN: 403,
   E_NOT_FOUND: 404,
   E_CONFLICT: 409,
   E_REDIS: 503,

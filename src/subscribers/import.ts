@@ -39,6 +39,8 @@ export interface ImportSummary {
   unchanged: number;
   /** Existing subscribers newly added to the list. */
   joined: number;
+  /** Readers not put back on the list because they left it (only their own confirmed request can). */
+  keptOff: number;
   rejected: number;
 }
 
@@ -56,13 +58,15 @@ export interface Rejection {
  * Streams a CSV into a list. Rows are validated one by one; bad ones go to the report and
  * never stop the good ones, which are written in pipelined batches while the next batch
  * is parsed. A broken quote spoils its own row only (see csv-records.ts). Re-running the
- * same file changes nothing (upserts are idempotent).
+ * same file changes nothing (upserts are idempotent). An import never lifts an unsubscribe,
+ * a bounce or a complaint, never puts a reader back on a list they left, and a list it
+ * creates is private until ops make it public.
  */
 export async function importCsv(input: Readable, options: ImportOptions): Promise<ImportSummary> {
   const list = checkListName(options.list);
   if (!list.ok) throw new DepescheError('E_INPUT', list.reason, { hint: 'Pass --list with a name like `weekly` or `briefing-de`.' });
   const batchSize = options.batchSize ?? 2000;
-  const summary: ImportSummary = { rows: 0, created: 0, updated: 0, unchanged: 0, joined: 0, rejected: 0 };
+  const summary: ImportSummary = { rows: 0, created: 0, updated: 0, unchanged: 0, joined: 0, keptOff: 0, rejected: 0 };
   let bytes = 0;
   input.on('data', (chunk: Buffer | string) => (bytes += chunk.length));
   const csv = await readCsv(input);
@@ -100,6 +104,7 @@ export async function importCsv(input: Readable, options: ImportOptions): Promis
       for (const result of results) {
         summary[result.outcome]++;
         if (result.joined && result.outcome !== 'created') summary.joined++;
+        if (result.keptOff) summary.keptOff++;
       }
       options.onProgress?.({ bytes: readSoFar, rows: rowsSoFar });
     });

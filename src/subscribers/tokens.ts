@@ -14,8 +14,13 @@ export interface TokenClaims {
   sub: string;
   /** Expiry, seconds since the epoch; absent for links that must work for good (unsubscribe). */
   exp?: number;
-  /** Campaign the link was sent with, for attribution. */
+  /** Campaign the link was sent with: names the list a one-click unsubscribe leaves. */
   cmp?: string;
+  /**
+   * Confirm links: the nonce of the request the link was made for. The link works only while
+   * that request is the subscriber's pending one. Links mailed before requests had nonces lack it.
+   */
+  n?: string;
 }
 
 function mac(secret: string, payload: string): Buffer {
@@ -47,7 +52,10 @@ export function verifyToken(token: string, action: TokenAction, secret: string, 
   } catch {
     throw invalid('This link is not valid.');
   }
-  if (claims.act !== action || typeof claims.sub !== 'string') throw invalid('This link is not meant for this page.');
+  if (!claims || typeof claims !== 'object' || claims.act !== action || typeof claims.sub !== 'string') throw invalid('This link is not meant for this page.');
+  if (claims.n !== undefined && typeof claims.n !== 'string') throw invalid('This link is not valid.');
+  if (claims.cmp !== undefined && typeof claims.cmp !== 'string') throw invalid('This link is not valid.');
+  if (claims.exp !== undefined && typeof claims.exp !== 'number') throw invalid('This link is not valid.');
   if (claims.exp !== undefined && claims.exp * 1000 < now) throw invalid('This link has expired.');
   return claims;
 }

@@ -3,13 +3,23 @@ import type { Lang } from '../core/lang.ts';
 export const SUBSCRIBER_STATUSES = ['pending', 'active', 'unsubscribed', 'bounced', 'complained'] as const;
 export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 
-/** Proof of consent, as German law (and any auditor) wants it for double opt-in. */
+/**
+ * The consent now in force, as German law (and any auditor) wants it for double opt-in:
+ * the request (time, IP, form, wording shown), the confirmation mail and the click that
+ * confirmed it. The whole history, every earlier consent included, is in the consent log.
+ */
 export interface Consent {
   signupAt?: string;
   signupIp?: string;
-  /** Where the address came from: `form`, `import:<file>`, `cli`. */
+  /** Where the address came from: `form`, `preferences`, `import:<file>`, `cli`. */
   source?: string;
+  /** The page the request was posted from. */
+  formUrl?: string;
+  /** The consent text shown with the form: its version in locales/ and a hash of its words. */
+  wording?: { version: string; hash: string };
   confirmationSentAt?: string;
+  /** Message-ID of the confirmation mail whose link was followed. */
+  confirmationMessageId?: string;
   confirmedAt?: string;
   confirmedIp?: string;
 }

@@ -3,7 +3,9 @@ import { SUBSCRIBER_STATUSES, type SubscriberStatus } from './types.ts';
 
 /**
  * Input checks shared by the CSV import, the CLI and the public app, so a row that
- * import rejects is rejected by the form too, with the same words.
+ * import rejects is rejected by the form too, with the same words. Every check takes
+ * `unknown`: a JSON body may hold an object or an array where a string belongs, and
+ * that is a 400 naming the field, never a 500.
  */
 
 // Pragmatic, not RFC 5322: what real mailboxes look like and what SMTP servers accept.
@@ -19,11 +21,20 @@ export const LIST_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
+/** A value for an error message that cannot throw, whatever a client sent (`{"toString":1}`). */
+export function describeValue(raw: unknown): string {
+  if (typeof raw === 'string') return raw.length > 80 ? `${raw.slice(0, 80)}…` : raw;
+  if (raw === null || raw === undefined) return '';
+  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  return Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
+}
+
 /**
  * Trims and lower-cases the domain; the local part keeps its case, since a few servers
  * honour it, but uniqueness is checked on {@link emailKey}.
  */
 export function normalizeEmail(raw: unknown): Checked<string> {
+  if (raw !== undefined && raw !== null && typeof raw !== 'string') return { ok: false, reason: 'email must be text' };
   if (typeof raw !== 'string' || raw.trim() === '') return { ok: false, reason: 'email is missing' };
   const value = raw.trim();
   if (CONTROL.test(value)) return { ok: false, reason: 'email contains control characters or line breaks' };
@@ -52,18 +63,18 @@ export function checkName(raw: unknown): Checked<string> {
 
 export function checkLang(raw: unknown): Checked<Lang> {
   const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
-  return isLang(value) ? { ok: true, value } : { ok: false, reason: `lang must be "de" or "en", got "${String(raw)}"` };
+  return isLang(value) ? { ok: true, value } : { ok: false, reason: `lang must be "de" or "en", got "${describeValue(raw)}"` };
 }
 
 export function checkStatus(raw: unknown): Checked<SubscriberStatus> {
   const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
   return (SUBSCRIBER_STATUSES as readonly unknown[]).includes(value)
     ? { ok: true, value: value as SubscriberStatus }
-    : { ok: false, reason: `status must be one of ${SUBSCRIBER_STATUSES.join(', ')}, got "${String(raw)}"` };
+    : { ok: false, reason: `status must be one of ${SUBSCRIBER_STATUSES.join(', ')}, got "${describeValue(raw)}"` };
 }
 
 export function checkListName(raw: unknown): Checked<string> {
   return typeof raw === 'string' && LIST_NAME.test(raw)
     ? { ok: true, value: raw }
-    : { ok: false, reason: `list must be 1–64 letters, digits, dot, dash or underscore, got "${String(raw ?? '')}"` };
+    : { ok: false, reason: `list must be 1–64 letters, digits, dot, dash or underscore, got "${describeValue(raw)}"` };
 }

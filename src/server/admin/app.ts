@@ -10,6 +10,9 @@ import type { Logger } from '../../log.ts';
 import type { DevInbox } from '../../transport/dev-inbox.ts';
 import { opsApi, type AdminCampaigns } from './api.ts';
 import { adminAuth, assertAdminBind, browserGuards } from './auth.ts';
+import type { AdminSessions } from './sessions.ts';
+import { subscribersApi } from './subscribers-api.ts';
+import type { RedisSubscriberStore } from '../../subscribers/redis-store.ts';
 import { isLoopbackHost } from '../shared/hosts.ts';
 import { campaignsPage, type IssueChoice } from './campaigns-page.ts';
 import { jsonErrors } from '../shared/json-errors.ts';
@@ -28,6 +31,10 @@ export interface AdminAppDeps {
   campaigns?: AdminCampaigns;
   /** The subscriber store's `lists()`. */
   lists?: () => Promise<unknown[]>;
+  /** The subscriber store, for the subscriber part of the ops API. */
+  subscribers?: RedisSubscriberStore;
+  /** Where sign-in sessions live (Redis in `serve` and `dev`); in memory when absent. */
+  sessions?: AdminSessions;
   /** Delivery totals over all campaigns for /metrics, e.g. summed campaign counts. */
   deliveries?: () => Promise<Record<string, number>>;
   /** The dev inbox; `depesche dev` only. */
@@ -65,7 +72,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
   await app.register(formbody);
   jsonErrors(app);
   browserGuards(app, { loopbackOnly: isLoopbackHost(deps.config.ADMIN_HOST) });
-  adminAuth(app, deps.config.ADMIN_TOKEN);
+  adminAuth(app, deps.config.ADMIN_TOKEN, deps.sessions);
 
   const queues = deps.queues ?? [];
   const metrics =
@@ -92,6 +99,10 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
   });
 
   opsApi(app, { campaigns: deps.campaigns, lists: deps.lists });
+  if (deps.subscribers) {
+    const subscribers = deps.subscribers;
+    subscribersApi(app, () => subscribers);
+  }
   campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample' });
   if (deps.inbox) inboxRoutes(app, deps.inbox);
 

@@ -4,11 +4,12 @@ import { DepescheError } from '../../errors.ts';
 import { isLoopbackHost } from '../shared/hosts.ts';
 import { html } from '../shared/html.ts';
 import { page } from './layout.ts';
+import { MemoryAdminSessions, SESSION_TTL_S, type AdminSessions } from './sessions.ts';
 
 export const ADMIN_COOKIE = 'depesche_admin';
 
 /** Paths a load balancer or container runtime must reach without a token; they reveal nothing. */
-const OPEN_PATHS = new Set(['/healthz', '/login']);
+const OPEN_PATHS = new Set(['/healthz', '/login', '/logout']);
 
 /**
  * The admin app runs sends and shows subscriber addresses, so anything reachable beyond
@@ -52,10 +53,9 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
-function presentedToken(request: FastifyRequest): string | undefined {
+function bearer(request: FastifyRequest): string | undefined {
   const auth = request.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-  return cookieValue(request.headers.cookie, ADMIN_COOKIE);
+  return auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
 }
 
 /**
@@ -66,11 +66,12 @@ function viaHttps(request: FastifyRequest): boolean {
   return request.protocol === 'https' || String(request.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() === 'https';
 }
 
-function setCookie(reply: FastifyReply, token: string, secure: boolean): void {
-  reply.header(
-    'set-cookie',
-    `${ADMIN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${60 * 60 * 12}${secure ? '; Secure' : ''}`,
-  );
+function setCookie(reply: FastifyReply, sessionId: string, secure: boolean): void {
+  reply.header('set-cookie', `${ADMIN_COOKIE}=${sessionId}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_S}${secure ? '; Secure' : ''}`);
+}
+
+function clearCookie(reply: FastifyReply): void {
+  reply.header('set-cookie', `${ADMIN_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
 }
 
 function loginPage(next: string, message?: string): string {
@@ -87,9 +88,24 @@ function wantsHtml(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('text/html');
 }
 
-function safeNext(value: unknown): string {
-  // Only same-origin paths, so the login form is no open redirect.
-  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : '/';
+/**
+ * Where to go after signing in: a path on this app, nothing else. Browsers read `\` as `/`
+ * and skip tabs and line breaks in URLs, so `/\evil.example` or `/\t/evil.example` would
+ * leave the site; anything but a plain same-origin path becomes `/`. A `token=` in it goes.
+ */
+export function safeNext(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 2000 || !value.startsWith('/')) return '/';
+  // eslint-disable-next-line no-control-regex
+  if (/[\\\u0000-\u001f\u007f]/.test(value)) return '/';
+  let url: URL;
+  try {
+    url = new URL(value, 'http://admin.invalid');
+  } catch {
+    return '/';
+  }
+  if (url.origin !== 'http://admin.invalid') return '/';
+  url.searchParams.delete('token');
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 function hostName(hostHeader: string | undefined): string {
@@ -126,11 +142,12 @@ export function browserGuards(app: FastifyInstance, options: { loopbackOnly: boo
 }
 
 /**
- * Token auth for the admin app: `Authorization: Bearer <token>`, or a cookie set by the
- * login form or by opening any admin URL once with `?token=<token>`. Without a configured
+ * Token auth for the admin app: `Authorization: Bearer <token>` (scripts), or a session
+ * cookie opened by the login form or by opening any admin URL once with `?token=<token>`.
+ * The cookie holds a random session id (sessions.ts), never the token. Without a configured
  * token (loopback only, see assertAdminBind) every request passes.
  */
-export function adminAuth(app: FastifyInstance, token: string | undefined): void {
+export function adminAuth(app: FastifyInstance, token: string | undefined, sessions: AdminSessions = new MemoryAdminSessions()): void {
   if (!token) return;
 
   app.get<{ Querystring: { next?: string } }>('/login', async (request, reply) =>
@@ -141,8 +158,14 @@ export function adminAuth(app: FastifyInstance, token: string | undefined): void
     if (!tokenMatches(given, token)) {
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage(safeNext(request.body?.next), 'That token is not right.'));
     }
-    setCookie(reply, token, viaHttps(request));
+    setCookie(reply, await sessions.open(), viaHttps(request));
     return reply.redirect(safeNext(request.body?.next), 303);
+  });
+  app.post('/logout', async (request, reply) => {
+    const id = cookieValue(request.headers.cookie, ADMIN_COOKIE);
+    if (id) await sessions.close(id);
+    clearCookie(reply);
+    return reply.redirect('/login', 303);
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -151,13 +174,15 @@ export function adminAuth(app: FastifyInstance, token: string | undefined): void
     const query = request.query as Record<string, unknown> | undefined;
     const fromQuery = typeof query?.token === 'string' ? query.token : undefined;
     if (fromQuery !== undefined && tokenMatches(fromQuery, token)) {
-      // Trade the token in the URL for a cookie at once, so it leaves the address bar and history.
-      setCookie(reply, token, viaHttps(request));
+      // Trade the token in the URL for a session at once, so it leaves the address bar and history.
+      setCookie(reply, await sessions.open(), viaHttps(request));
       const url = new URL(request.url, 'http://admin');
       url.searchParams.delete('token');
       return reply.redirect(url.pathname + url.search, 303);
     }
-    if (tokenMatches(presentedToken(request), token)) return;
+    if (tokenMatches(bearer(request), token)) return;
+    const session = cookieValue(request.headers.cookie, ADMIN_COOKIE);
+    if (session && (await sessions.valid(session))) return;
     reply.header('www-authenticate', 'Bearer realm="depesche-admin"');
     if (wantsHtml(request) && request.method === 'GET') {
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage(safeNext(request.url)));
