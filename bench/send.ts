@@ -90,7 +90,7 @@ export async function run(): Promise<void> {
   const store = new RedisSubscriberStore(connection, keyspace(config.DEPESCHE_PREFIX));
   const compiler = createCompiler({ contentDir: root, publicUrl: PUBLIC_URL });
   const editions = await compiler.compile(SLUG);
-  const service = new CampaignService({ config, redis: connection, subscribers: store, compiler: { compile: async () => editions, lint: async () => [] } });
+  const service = new CampaignService({ config, redis: connection, subscribers: store, compiler: { compileForSend: async () => ({ editions, findings: [] }) } });
   let worker: ReturnType<typeof spawn> | undefined;
   try {
     const rows = Array.from({ length: COUNT }, (_, i) => ({ email: `reader${i}@example.net`, name: `Reader ${i}`, lang: (i % 2 ? 'en' : 'de') as 'de' | 'en' }));

@@ -1,5 +1,6 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { CampaignRepository } from './campaigns.ts';
+import { batchJobId } from './queues.ts';
 import type { BatchJobData, CampaignSubscribers, FanoutJobData } from './types.ts';
 
 export interface FanoutDeps {
@@ -15,16 +16,12 @@ export interface FanoutResult {
   recipients: number;
 }
 
-/** Batch job ids are deterministic, so adding one twice is a no-op in BullMQ. */
-export function batchJobId(campaignId: string, batchNo: number): string {
-  return `${campaignId}-${batchNo}`;
-}
-
 /**
  * Walks the list by cursor and adds one batch job per page. Progress (cursor, batch
  * number, total) is saved in the campaign after each add, so a fan-out that dies and
  * starts again resumes from the last saved page and re-adds at most that one job, under
- * the same id, which BullMQ ignores.
+ * the same id, which BullMQ ignores. A paused campaign is walked all the same: its
+ * batches park at once, and resume queues them again.
  */
 export function createFanoutProcessor(deps: FanoutDeps) {
   return async function processFanout(job: Job<FanoutJobData, FanoutResult>): Promise<FanoutResult> {
@@ -39,13 +36,9 @@ export function createFanoutProcessor(deps: FanoutDeps) {
       const page = await deps.subscribers.page(campaign.list, campaign.cursor, deps.batchSize);
       const batchNo = campaign.batches;
       if (page.ids.length > 0) {
-        await deps.batches.add(
-          'batch',
-          { campaignId, batchNo, ids: page.ids },
-          { ...deps.batchJobOptions, jobId: batchJobId(campaignId, batchNo) },
-        );
+        await deps.batches.add('batch', { campaignId, batchNo, ids: page.ids }, { ...deps.batchJobOptions, jobId: batchJobId(campaignId, batchNo) });
       }
-      await deps.campaigns.fanoutStep(campaignId, batchNo, page.next, page.ids.length);
+      await deps.campaigns.fanoutStep(campaign, batchNo, page.next, page.ids.length);
     }
   };
 }

@@ -54,6 +54,11 @@ export interface Compiler {
   compile(slug: string): Promise<CompiledEdition[]>;
   /** Compile errors become error findings; then every email-correctness rule. */
   lint(slug: string): Promise<Finding[]>;
+  /**
+   * Compiles once and lints exactly those editions, for a send: what is frozen is what was
+   * linted. On a compile error the editions are empty and the findings say why.
+   */
+  compileForSend(slug: string): Promise<{ editions: CompiledEdition[]; findings: Finding[] }>;
   /** Drops caches a changed file affects; returns the affected slugs, or 'all'. */
   invalidate(changedPath: string): 'all' | string[];
 }
@@ -178,6 +183,21 @@ export function createCompiler(options: CompilerOptions): Compiler {
     return { docs, editions };
   }
 
+  async function compileForSend(slug: string): Promise<{ editions: CompiledEdition[]; findings: Finding[] }> {
+    let result;
+    try {
+      result = await compileWithDocs(slug);
+    } catch (error) {
+      if (error instanceof DepescheError) {
+        const finding: Finding = { severity: 'error', rule: 'compile', message: error.hint ? `${error.message} ${error.hint}` : error.message, ...(error.location ? { file: error.location.file, ...(error.location.line ? { line: error.location.line } : {}) } : {}) };
+        return { editions: [], findings: [finding] };
+      }
+      throw error;
+    }
+    const findings = await lintEditions(result.editions, result.docs, { publicUrl, localesDir: resolve(contentDir, 'locales'), translator: await getTranslator() });
+    return { editions: result.editions, findings };
+  }
+
   return {
     async listIssues() {
       const slugs = await listIssueSlugs(contentDir);
@@ -208,17 +228,10 @@ export function createCompiler(options: CompilerOptions): Compiler {
     },
 
     async lint(slug) {
-      let result;
-      try {
-        result = await compileWithDocs(slug);
-      } catch (error) {
-        if (error instanceof DepescheError) {
-          return [{ severity: 'error', rule: 'compile', message: error.hint ? `${error.message} ${error.hint}` : error.message, ...(error.location ? { file: error.location.file, ...(error.location.line ? { line: error.location.line } : {}) } : {}) }];
-        }
-        throw error;
-      }
-      return lintEditions(result.editions, result.docs, { publicUrl, localesDir: resolve(contentDir, 'locales'), translator: await getTranslator() });
+      return (await compileForSend(slug)).findings;
     },
+
+    compileForSend,
 
     invalidate(changedPath) {
       const rel = relative(contentDir, resolve(contentDir, changedPath)).split(sep);

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadConfig, createRedis, keyspace, type Config } from '../../config/index.ts';
+import { preflightRedis } from '../../app/preflight.ts';
 import { DepescheError } from '../../errors.ts';
 import { LANGS, type Lang } from '../../core/lang.ts';
 import { exportCsv } from '../../subscribers/export.ts';
@@ -27,6 +28,8 @@ async function withStore<T>(fn: (store: RedisSubscriberStore, config: Config) =>
         cause,
       });
     });
+    // An evicting Redis would drop subscribers (and their unsubscribes) without a word.
+    await preflightRedis(config, (message) => process.stderr.write(`warning: ${message}\n`), { secret: false, redis });
     return await fn(new RedisSubscriberStore(redis, keyspace(config.DEPESCHE_PREFIX)), config);
   } finally {
     redis.disconnect();

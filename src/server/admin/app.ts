@@ -40,6 +40,8 @@ export interface AdminAppDeps {
   issues?: () => Promise<IssueChoice[]>;
   /** Default list in the send form. */
   defaultList?: string;
+  /** Why real sends are refused (development URLs); the campaigns page says so. */
+  sendRefusal?: string[];
 }
 
 /**
@@ -92,7 +94,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
   });
 
   opsApi(app, { campaigns: deps.campaigns, lists: deps.lists });
-  campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample' });
+  campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
   if (deps.inbox) inboxRoutes(app, deps.inbox);
 
   const serverAdapter = new FastifyAdapter();

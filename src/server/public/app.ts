@@ -5,6 +5,7 @@ import type { Config } from '../../config/schema.ts';
 import { httpStatusOf } from '../../core/http-status.ts';
 import { publicUrls } from '../../core/public-urls.ts';
 import { requireSecret } from '../../config/load.ts';
+import { previousSecrets } from '../../config/preflight.ts';
 import { DepescheError, isDepescheError } from '../../errors.ts';
 import type { Translator } from '../../i18n/index.ts';
 import type { Logger } from '../../log.ts';
@@ -135,7 +136,9 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
       return sendPage(reply, status, messagePage(c, 'public.error.title', text));
     });
 
-    const verify = (token: string, action: TokenAction) => verifyToken(token, action, secret);
+    // Links signed with an earlier secret (DEPESCHE_SECRET_PREVIOUS) keep working after a rotation.
+    const secrets = [secret, ...previousSecrets(config)];
+    const verify = (token: string, action: TokenAction) => verifyToken(token, action, secrets);
     const subscriberFor = async (token: string, action: TokenAction): Promise<SubscriberRecord> => {
       const claims = verify(token, action);
       const subscriber = await store.get(claims.sub);
