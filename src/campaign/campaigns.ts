@@ -376,16 +376,17 @@ export class CampaignRepository {
   }
 
   /**
-   * Saves fan-out progress after a batch job was added, only if nobody saved it first
-   * (`stale` then). With deterministic job ids, a fan-out restarted between adding and
-   * saving re-adds the same job id, which BullMQ ignores.
+   * Saves fan-out progress after `batches` batch jobs (of `count` ids in all) were added
+   * from `firstBatch` on, only if nobody saved it first (`stale` then). With
+   * deterministic job ids, a fan-out restarted between adding and saving re-adds the
+   * same job ids, which BullMQ ignores.
    */
-  async fanoutStep(campaign: Pick<Campaign, 'id' | 'slug' | 'list'>, batchNo: number, next: string | null, count: number): Promise<string> {
+  async fanoutStep(campaign: Pick<Campaign, 'id' | 'slug' | 'list'>, firstBatch: number, batches: number, next: string | null, count: number): Promise<string> {
     const k = this.#k(campaign.id);
     return this.#scripts.run<string>(
       'fanout-step',
       [k.meta, k.done, k.parked, this.#send.live(campaign.slug, campaign.list)],
-      [campaign.id, batchNo, next ?? '', count, next === null ? '1' : '0', Date.now()],
+      [campaign.id, firstBatch, next ?? '', count, next === null ? '1' : '0', Date.now(), batches],
     );
   }
 
