@@ -164,8 +164,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       clearTimeout(timer);
       const unrecorded = [...pendingMarks.values()];
       if (!clean) {
-        graceful.catch(() => {});
-        await liveness.stop(false).catch(() => {});
+        graceful.catch((error: unknown) => log('warn', 'closing the worker failed after the timeout', { err: describeFailure(error) }));
+        await liveness.stop(false);
         log('error', `gave up waiting for Redis after ${timeoutMs} ms; ${unrecorded.length} answer(s) not recorded (they turn unclear)`, { unrecorded });
       }
       await transport.close();

@@ -58,7 +58,7 @@ $('#rows').addEventListener('click', async (ev) => {
   const b = ev.target.closest('button'); if (!b) return;
   if (b.dataset.verb === 'cancel' && !confirm('Cancel this campaign? Recipients not yet sent to will get nothing.')) return;
   if (b.dataset.verb === 'resend-unclear' && !confirm('Send again to every unclear recipient? Some of them may already have the mail.')) return;
-  if (b.dataset.verb === 'update' && !confirm('Replace this campaign\'s editions with the issue files as they are now? Readers sent to already keep the earlier text.')) return;
+  if (b.dataset.verb === 'update' && !confirm("Replace this campaign's editions with the issue files as they are now? Readers sent to already keep the earlier text.")) return;
   b.disabled = true;
   try {
     const result = await api('POST', '/api/campaigns/' + encodeURIComponent(b.dataset.id) + '/' + b.dataset.verb);
