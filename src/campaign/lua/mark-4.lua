@@ -16,30 +16,7 @@
   Returns {'ok', streak count} or {'moved', current code} when the entry was not what
   the caller expected (e.g. a dead run's claim already turned unclear).
 ]]
---- @include "includes/ledger-codes"
-local meta, ledger, unclear, notes = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id, expected, code, note, streak = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-
-local cur = redis.call('HGET', ledger, id)
-if (expected == '' and cur) or (expected ~= '' and cur ~= expected) then return {'moved', cur or ''} end
-
-if cur and COUNTERS[cur] then redis.call('HINCRBY', meta, COUNTERS[cur], -1) end
-if cur == 'u' then redis.call('SREM', unclear, id) end
-if code == 'r' then
-  redis.call('HDEL', ledger, id)
-  redis.call('HDEL', notes, id)
-else
-  redis.call('HSET', ledger, id, code)
-  redis.call('HINCRBY', meta, COUNTERS[code], 1)
-  redis.call('HSET', meta, 'lastAt', ARGV[6])
-  if code == 'u' then redis.call('SADD', unclear, id) end
-  if note ~= '' then redis.call('HSET', notes, id, note) else redis.call('HDEL', notes, id) end
-end
-
-local count = 0
-if streak == 'reset' then
-  redis.call('HSET', meta, 'streak:conn', 0)
-elseif streak ~= '' then
-  count = redis.call('HINCRBY', meta, 'streak:' .. streak, 1)
-end
-return {'ok', count}
+--- @include "includes/move-one"
+return moveOne(
+  { meta = KEYS[1], ledger = KEYS[2], unclear = KEYS[3], notes = KEYS[4] },
+  { id = ARGV[1], expected = ARGV[2], code = ARGV[3], note = ARGV[4], streak = ARGV[5], now = ARGV[6] })
