@@ -90,7 +90,7 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
       expect(parsed.text).toContain(i % 3 === 0 ? '' : `Reader ${i}`);
       expect(parsed.from?.value[0]?.address).toBe('briefing@example.org');
     }
-  }, 120_000);
+  }, 200_000);
 
   it('survives three SIGKILLs of the worker mid-send: no duplicates, no silent skips, unclear within the in-flight bound', async () => {
     const f = await fixture(1200);
@@ -134,7 +134,7 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
     } finally {
       sink.setDelay(0);
     }
-  }, 150_000);
+  }, 240_000);
 
   it('stops gracefully on SIGTERM: finishes the messages in flight, leaves the rest queued', async () => {
     const f = await fixture(600);

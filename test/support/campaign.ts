@@ -73,7 +73,9 @@ export function env(host: FixtureHost, prefix: string, extra: Record<string, str
     BATCH_SIZE: '100',
     SMTP_POOL_SIZE: '5',
     WORKER_CONCURRENCY: '4',
-    JOB_LOCK_MS: '2000',
+    // Short enough that a killed worker's batch comes back within seconds, long enough that
+    // a loaded machine's event-loop lag never makes BullMQ take a live batch for a stalled one.
+    JOB_LOCK_MS: '5000',
     RETRY_BACKOFF_MS: '100',
     CONTENT_DIR: root,
     LOG_LEVEL: 'warn',
@@ -171,7 +173,7 @@ export function exited(child: ChildProcess): Promise<number | null> {
   });
 }
 
-export async function waitDone(f: Fixture, id: string, timeoutMs = 90_000): Promise<CampaignStatus> {
+export async function waitDone(f: Fixture, id: string, timeoutMs = 150_000): Promise<CampaignStatus> {
   await waitUntil(`campaign ${id} done`, async () => (await f.service.status(id)).state === 'done', timeoutMs, 100);
   return f.service.status(id);
 }
