@@ -68,8 +68,12 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+// BENCH_REDIS_APPENDFSYNC=always|everysec|no: Redis' AOF fsync policy for the run (the
+// test default is always); compare the cost of the strict setting with everysec.
+const APPENDFSYNC = process.env.BENCH_REDIS_APPENDFSYNC ?? 'always';
+
 export async function run(): Promise<void> {
-  const redis = await startRedis();
+  const redis = await startRedis({ args: ['--appendfsync', APPENDFSYNC] });
   const sink = await startSinkProcess();
   const env = {
     REDIS_URL: redis.url,
@@ -90,14 +94,14 @@ export async function run(): Promise<void> {
   const store = new RedisSubscriberStore(connection, keyspace(config.DEPESCHE_PREFIX));
   const compiler = createCompiler({ contentDir: root, publicUrl: PUBLIC_URL });
   const editions = await compiler.compile(SLUG);
-  const service = new CampaignService({ config, redis: connection, subscribers: store, compiler: { compile: async () => editions, lint: async () => [] } });
+  const service = new CampaignService({ config, redis: connection, subscribers: store, compiler: { compileForSend: async () => ({ editions, findings: [] }) } });
   let worker: ReturnType<typeof spawn> | undefined;
   try {
     const rows = Array.from({ length: COUNT }, (_, i) => ({ email: `reader${i}@example.net`, name: `Reader ${i}`, lang: (i % 2 ? 'en' : 'de') as 'de' | 'en' }));
     const ids: string[] = [];
     for (let i = 0; i < rows.length; i += 5000) ids.push(...(await store.upsertMany(rows.slice(i, i + 5000), 'bench', { defaultStatus: 'active' })).map((r) => r.id));
     const htmlBytes = editions.map((e) => `${e.lang} ${Math.round(e.html.length / 1024)} KB`).join(', ');
-    console.log(`send: ${COUNT} recipients, editions ${htmlBytes} of HTML, SMTP pool ${POOL}, sink in its own process`);
+    console.log(`send: ${COUNT} recipients, editions ${htmlBytes} of HTML, SMTP pool ${POOL}, sink in its own process, Redis appendfsync ${APPENDFSYNC}`);
 
     // ── Depesche: worker process, Redis ledger, pooled SMTP ──────────────────────────
     // BENCH_SEND_WORKER_FLAGS passes node flags to the worker, e.g. --cpu-prof for profiling.

@@ -7,6 +7,7 @@ import { prepareEdition, type MessageSettings } from '../src/campaign/mime.ts';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { compileMerge, fillMerge, mergeMarker, sampleMergeValues } from '../src/render/merge.ts';
 import { verifyToken } from '../src/subscribers/tokens.ts';
+import { escapeHtml } from '../src/core/escape.ts';
 import { DKIM_HEADERS } from '../src/transport/smtp.ts';
 
 const secret = 'x'.repeat(40);
@@ -183,5 +184,21 @@ describe('MIME builder', () => {
     const verifier = createVerify('RSA-SHA256');
     verifier.update(data);
     expect(verifier.verify(publicKey, tags.b!.replace(/\s/g, ''), 'base64')).toBe(true);
+  });
+
+  it('greets a reader whose name holds replacement patterns exactly as written ($&, $`, $\', {name})', async () => {
+    for (const name of ['Jo$& Müller', 'A$`B', "C$'D", 'E{name}F', '$$ $1']) {
+      const parsed = await simpleParser(prepared.build({ ...recipient, name }, 'r').raw);
+      expect(parsed.text).toContain(`Hallo ${name},`);
+      expect(parsed.html).toContain(escapeHtml(`Hallo ${name},`));
+    }
+  });
+
+  it('never shows a name that looks like an RFC 2047 encoded word as an address in To:', async () => {
+    // Decoded, this "name" would read evil@example.com.
+    const name = '=?utf-8?B?ZXZpbEBleGFtcGxlLmNvbQ==?=';
+    const parsed = await simpleParser(prepared.build({ ...recipient, name }, 'r').raw);
+    const to = (Array.isArray(parsed.to) ? parsed.to[0] : parsed.to)!.value;
+    expect(to).toEqual([{ address: 'anna@example.net', name }]);
   });
 });

@@ -207,8 +207,12 @@ describe('double opt-in', () => {
 });
 
 describe('one-click unsubscribe (RFC 8058)', () => {
-  const campaign = async (id: string, list: string) =>
-    new CampaignRepository(side.admin, side.keys).create({ id, slug: '2026-02-22-china-ai2x', list, state: 'done', createdAt: Date.now(), at: Date.now(), langs: ['de'], expected: 1 }, []);
+  // A campaign as a send leaves it once prepared: reserved for its list, editions frozen.
+  const campaign = async (id: string, list: string) => {
+    const repository = new CampaignRepository(side.admin, side.keys);
+    await repository.reserve({ id, slug: `issue-${id}`, list, mode: 'new', createdAt: Date.now(), at: Date.now(), expected: 1 });
+    await repository.freeze(id, `issue-${id}`, list, []);
+  };
 
   it('takes the reader off the list the mail came from, offers all lists, and answers 200 without cookies or redirects', async () => {
     await campaign('c-weekly', 'weekly');

@@ -34,10 +34,9 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
 
 describe('Redis down', () => {
   it('answers every route 503 with Retry-After within 2 s, takes unsubscribes into the spool, and applies each exactly once when Redis is back', async () => {
-    await new CampaignRepository(side.admin, side.keys).create(
-      { id: 'c-outage', slug: '2026-02-22-china-ai2x', list: 'weekly', state: 'done', createdAt: Date.now(), at: Date.now(), langs: ['de'], expected: 3 },
-      [],
-    );
+    const repository = new CampaignRepository(side.admin, side.keys);
+    await repository.reserve({ id: 'c-outage', slug: '2026-02-22-china-ai2x', list: 'weekly', mode: 'new', createdAt: Date.now(), at: Date.now(), expected: 3 });
+    await repository.freeze('c-outage', '2026-02-22-china-ai2x', 'weekly', []);
     const one = await side.store.upsert({ email: 'one-click@example.org', lang: 'de' }, 'weekly');
     await side.store.addToList(one.id, 'digest');
     const page = await side.store.upsert({ email: 'page@example.org', lang: 'en' }, 'weekly');

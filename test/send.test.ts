@@ -1,23 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CampaignService, startWorker, type CampaignCompiler, type RunningWorker } from '../src/campaign/index.ts';
-import { createRedis, keyspace, loadConfig, type Config } from '../src/config/index.ts';
+import { CampaignService, type CampaignCompiler } from '../src/campaign/index.ts';
+import { campaignKeys } from '../src/campaign/keys.ts';
+import { createRedis, keyspace, loadConfig } from '../src/config/index.ts';
 import type { Edition } from '../src/core/edition.ts';
 import { createCompiler } from '../src/render/index.ts';
 import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
 import { verifyToken } from '../src/subscribers/tokens.ts';
+import { cli, env, killed, LIST, makeFixture, root, SECRET, sleep, waitDone, waitUntil, type FixtureHost } from './support/campaign.ts';
 import { freePort } from './support/ports.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
 import { startSmtp, type TestSmtp } from './support/smtp.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SLUG = '2026-02-22-china-ai2x';
-const SECRET = 's'.repeat(40);
-const LIST = 'weekly';
 
 let redis: TestRedis;
 let sink: TestSmtp<undefined>;
@@ -26,17 +22,17 @@ const cleanups: (() => Promise<void>)[] = [];
 // The real compiler, once per slug: compiling is the compile helper's business, not ours.
 const realCompiler = createCompiler({ contentDir: root, publicUrl: 'https://news.example.org' });
 const compiled = new Map<string, Promise<Edition[]>>();
-const compiler: CampaignCompiler = {
-  compile(slug) {
-    if (!compiled.has(slug)) compiled.set(slug, realCompiler.compile(slug));
-    return compiled.get(slug)!;
-  },
-  lint: async () => [],
+const compile = (slug: string): Promise<Edition[]> => {
+  if (!compiled.has(slug)) compiled.set(slug, realCompiler.compile(slug));
+  return compiled.get(slug)!;
 };
+const compiler: CampaignCompiler = { compileForSend: async (slug) => ({ editions: await compile(slug), findings: [] }) };
+const host: FixtureHost = { redis: () => redis, sink: () => sink, compiler, cleanups };
+const fixture = (count: number, extra: Record<string, string> = {}) => makeFixture(host, count, extra);
 
 beforeAll(async () => {
   [redis, sink] = await Promise.all([startRedis(), startSmtp({ parse: false })]);
-  await compiler.compile(SLUG);
+  await compile(SLUG);
 }, 60_000);
 
 afterAll(async () => {
@@ -44,124 +40,6 @@ afterAll(async () => {
   await sink?.close();
   await redis?.stop();
 });
-
-function env(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    REDIS_URL: redis.url,
-    SMTP_URL: sink.url,
-    DEPESCHE_PREFIX: prefix,
-    DEPESCHE_SECRET: SECRET,
-    MAIL_FROM: 'China AI2X Briefing <briefing@example.org>',
-    PUBLIC_URL: 'https://news.example.org',
-    LIST_ID_DOMAIN: 'briefing.example.org',
-    SEND_RATE: '100000',
-    BATCH_SIZE: '100',
-    SMTP_POOL_SIZE: '5',
-    WORKER_CONCURRENCY: '4',
-    JOB_LOCK_MS: '2000',
-    RETRY_BACKOFF_MS: '100',
-    CONTENT_DIR: root,
-    LOG_LEVEL: 'warn',
-    ...extra,
-  };
-}
-
-interface Fixture {
-  prefix: string;
-  config: Config;
-  store: RedisSubscriberStore;
-  service: CampaignService;
-  ids: string[];
-  emails: string[];
-  langs: ('de' | 'en')[];
-  /** Mails the sink got for this fixture's subscribers. */
-  mails(): TestSmtp<undefined>['mails'];
-  worker(extra?: Record<string, string>): Promise<RunningWorker>;
-  spawnWorker(extra?: Record<string, string>): ChildProcess;
-}
-
-let fixtures = 0;
-async function fixture(count: number, extra: Record<string, string> = {}): Promise<Fixture> {
-  const prefix = `t${++fixtures}x${Date.now().toString(36)}`;
-  const vars = env(prefix, extra);
-  const config = loadConfig({ env: vars });
-  const connection = createRedis(config);
-  const store = new RedisSubscriberStore(connection, keyspace(prefix));
-  const rows = Array.from({ length: count }, (_, i) => ({
-    email: `${prefix}-${i}@example.net`,
-    name: i % 3 === 0 ? '' : `Reader ${i}`,
-    lang: (i % 2 === 0 ? 'de' : 'en') as 'de' | 'en',
-  }));
-  const results = await store.upsertMany(rows, LIST, { defaultStatus: 'active' });
-  const service = new CampaignService({ config, redis: connection, subscribers: store, compiler });
-  cleanups.push(async () => {
-    await service.close();
-    connection.disconnect();
-  });
-  const domainTag = `${prefix}-`;
-  return {
-    prefix,
-    config,
-    store,
-    service,
-    ids: results.map((r) => r.id),
-    emails: rows.map((r) => r.email),
-    langs: rows.map((r) => r.lang),
-    mails: () => sink.mails.filter((m) => m.to[0]!.startsWith(domainTag)),
-    async worker(more = {}) {
-      const wconfig = loadConfig({ env: { ...vars, ...more } });
-      const wredis = createRedis(wconfig, { maxRetriesPerRequest: null });
-      const running = await startWorker({ config: wconfig, subscribers: new RedisSubscriberStore(wredis, keyspace(prefix)) });
-      let closed = false;
-      const close = async () => {
-        if (closed) return;
-        closed = true;
-        await running.close();
-        wredis.disconnect();
-      };
-      cleanups.push(close);
-      return { close };
-    },
-    spawnWorker(more = {}) {
-      const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'worker/index.ts')], {
-        cwd: root,
-        env: { ...process.env, ...vars, ...more },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      child.stderr?.on('data', (chunk: Buffer) => {
-        const text = chunk.toString();
-        if (!/ExperimentalWarning|nodedir/.test(text)) process.stderr.write(`[worker ${prefix}] ${text}`);
-      });
-      cleanups.push(async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      });
-      return child;
-    },
-  };
-}
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
-async function waitDone(f: Fixture, id: string, timeoutMs = 90_000) {
-  await waitUntil(`campaign ${id} done`, async () => (await f.service.status(id)).state === 'done', timeoutMs, 100);
-  return f.service.status(id);
-}
 
 function header(raw: string, name: string): string | undefined {
   const head = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
@@ -172,7 +50,7 @@ function header(raw: string, name: string): string | undefined {
 describe('send: campaigns through BullMQ with a delivery ledger', () => {
   it('sends 2,000 subscribers (half DE, half EN) exactly one mail each, in their language, with correct headers', async () => {
     const f = await fixture(2000);
-    const editions = await compiler.compile(SLUG);
+    const editions = await compile(SLUG);
     const subjects = Object.fromEntries(editions.map((e) => [e.lang, e.subject]));
     const created = await f.service.create({ slug: SLUG, list: LIST });
     const id = created.id!;
@@ -212,7 +90,7 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
       expect(parsed.text).toContain(i % 3 === 0 ? '' : `Reader ${i}`);
       expect(parsed.from?.value[0]?.address).toBe('briefing@example.org');
     }
-  }, 120_000);
+  }, 200_000);
 
   it('survives three SIGKILLs of the worker mid-send: no duplicates, no silent skips, unclear within the in-flight bound', async () => {
     const f = await fixture(1200);
@@ -256,7 +134,7 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
     } finally {
       sink.setDelay(0);
     }
-  }, 150_000);
+  }, 240_000);
 
   it('stops gracefully on SIGTERM: finishes the messages in flight, leaves the rest queued', async () => {
     const f = await fixture(600);
@@ -284,35 +162,39 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
     }
   }, 90_000);
 
-  it('works from the command line: send (dry run, scheduled), status, pause, resume, cancel', async () => {
+  it('works from the command line: send (dry run, scheduled), status, pause, update, resume, cancel', async () => {
     const f = await fixture(20);
-    const vars = env(f.prefix);
-    const cli = (...args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'bin/depesche.js'), ...args], { cwd: root, env: { ...process.env, ...vars } });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-        child.on('exit', (code) => resolve({ code, stdout, stderr }));
-      });
-    const dry = await cli('send', SLUG, '--list', LIST, '--dry-run');
+    const run = (...args: string[]) => cli({ ...f.vars, TZ: 'Europe/Berlin' }, ...args);
+    const dry = await run('send', SLUG, '--list', LIST, '--dry-run');
     expect(dry.stdout).toMatch(/would reach 20 active subscriber\(s\) \(de: 10, en: 10\)/);
-    const at = new Date(Date.now() + 3_600_000).toISOString();
-    const sent = await cli('send', SLUG, '--list', LIST, '--at', at);
+    // A time in the past is refused, in a dry run too.
+    const past = await run('send', SLUG, '--list', LIST, '--dry-run', '--at', '2020-01-01T08:00:00+01:00');
+    expect(past.code).toBe(1);
+    expect(past.stderr).toMatch(/has already passed/);
+    // A wall-clock time without a zone is read in TZ, and the send says so.
+    const sent = await run('send', SLUG, '--list', LIST, '--at', '2099-11-27T07:00');
     expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stderr).toMatch(/no offset or zone; read in Europe\/Berlin \(TZ\)/);
+    expect(sent.stderr).toMatch(/scheduled for 2099-11-27 07:00 Europe\/Berlin \(2099-11-27 06:00 UTC\)/);
     const id = sent.stdout.trim();
     expect(id).toMatch(/^c[a-z0-9]+$/);
-    const twice = await cli('send', SLUG, '--list', LIST);
+    const twice = await run('send', SLUG, '--list', LIST, '--again');
     expect(twice.code).toBe(1);
-    expect(twice.stderr).toMatch(/already sent to list weekly[\s\S]*--again/);
-    const status = JSON.parse((await cli('status', id, '--json')).stdout) as { state: string; total: number };
-    expect(status).toMatchObject({ state: 'scheduled', total: 20 });
-    expect((await cli('pause', id, '--reason', 'typo')).stdout).toMatch(/paused — typo/);
-    expect((await cli('resume', id)).stdout).toMatch(/scheduled/);
-    expect((await cli('cancel', id)).stdout).toMatch(/cancelled/);
-    expect((await cli('status', id, '--unclear')).stdout).toMatch(/no unclear recipients/);
-  }, 90_000);
+    expect(twice.stderr).toContain(`already being sent to list weekly: campaign ${id} is scheduled`);
+    const status = await f.service.status(id);
+    expect(status).toMatchObject({ state: 'scheduled', total: 20, at: '2099-11-27T06:00:00.000Z', zone: 'Europe/Berlin' });
+    const line = (await run('status', id)).stdout;
+    expect(line).toMatch(/scheduled for 2099-11-27 07:00 Europe\/Berlin/);
+    // No worker runs for this prefix: status says so.
+    expect(line).toMatch(/No worker has ever been seen/);
+    expect((await run('pause', id, '--reason', 'typo')).stdout).toMatch(/paused for .* — typo/);
+    const updated = await run('update', id);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stdout).toMatch(/de: subject unchanged/);
+    expect((await run('resume', id)).stdout).toMatch(/scheduled/);
+    expect((await run('cancel', id)).stdout).toMatch(/cancelled/);
+    expect((await run('status', id, '--unclear')).stdout).toMatch(/no unclear recipients/);
+  }, 300_000);
 
   it('completes after redis-server is killed and restarted (AOF) mid-send', async () => {
     const f = await fixture(800);
@@ -465,32 +347,18 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
   }, 40_000);
 
   it('pauses a campaign whose batch runs out of attempts, says why, and retries it on resume', async () => {
-    const f = await fixture(40);
-    const wconfig = loadConfig({ env: env(f.prefix, { SEND_ATTEMPTS: '2', RETRY_BACKOFF_MS: '50', BATCH_SIZE: '20' }) });
-    const wredis = createRedis(wconfig, { maxRetriesPerRequest: null });
-    const real = new RedisSubscriberStore(wredis, keyspace(f.prefix));
-    let broken = true;
-    const flaky = {
-      page: real.page.bind(real),
-      listExists: real.listExists.bind(real),
-      countActiveByLang: real.countActiveByLang.bind(real),
-      setStatus: real.setStatus.bind(real),
-      getMany: async (ids: string[]) => {
-        if (broken && ids.includes(f.ids[25]!)) throw new Error('subscriber store unavailable');
-        return real.getMany(ids);
-      },
-    };
-    const running = await startWorker({ config: wconfig, subscribers: flaky });
-    cleanups.push(async () => {
-      await running.close();
-      wredis.disconnect();
-    });
-    const id = (await f.service.create({ slug: SLUG, list: LIST })).id!;
-    await waitUntil('pause after failed batch', async () => (await f.service.status(id)).state === 'paused', 30_000, 100);
+    const f = await fixture(40, { SEND_ATTEMPTS: '2', RETRY_BACKOFF_MS: '50', BATCH_SIZE: '20' });
+    await f.worker();
+    const id = (await f.service.create({ slug: SLUG, list: LIST, at: new Date(Date.now() + 600) })).id!;
+    // Damaged frozen editions: no batch can build a message until they are repaired.
+    const editions = campaignKeys(keyspace(f.prefix), id).editions;
+    const intact = await redis.client().hgetall(editions);
+    await redis.client().hset(editions, 'de', '{not json');
+    await waitUntil('pause after failed batches', async () => (await f.service.status(id)).state === 'paused', 30_000, 100);
     const paused = await f.service.status(id);
-    expect(paused.reason).toMatch(/Batch 1 failed after 2 attempts: subscriber store unavailable/);
-    expect(paused.remaining).toBeGreaterThanOrEqual(20);
-    broken = false;
+    expect(paused.reason).toMatch(/Batch \d failed after 2 attempts: .*JSON/);
+    expect(paused.sent).toBe(0);
+    await redis.client().hset(editions, intact);
     await f.service.resume(id);
     expect(await waitDone(f, id, 30_000)).toMatchObject({ sent: 40, remaining: 0 });
     for (const email of f.emails) expect(sink.received(email)).toBe(1);
@@ -502,29 +370,35 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
     expect(dry).toMatchObject({ id: null, dryRun: true, counts: { de: 15, en: 15 }, total: 15 + 15 });
     expect(await f.service.list()).toHaveLength(0);
     const first = await f.service.create({ slug: SLUG, list: LIST, at: new Date(Date.now() + 3_600_000) });
-    await expect(f.service.create({ slug: SLUG, list: LIST })).rejects.toMatchObject({ code: 'E_CONFLICT' });
-    const again = await f.service.create({ slug: SLUG, list: LIST, again: true, at: new Date(Date.now() + 3_600_000) });
-    expect(again.id).not.toBe(first.id);
+    // One live campaign per issue and list, --again or not.
+    await expect(f.service.create({ slug: SLUG, list: LIST })).rejects.toMatchObject({ code: 'E_CONFLICT', message: expect.stringContaining(first.id!) });
+    await expect(f.service.create({ slug: SLUG, list: LIST, again: true })).rejects.toMatchObject({ code: 'E_CONFLICT' });
+    // A cancelled campaign that reached nobody blocks nothing.
+    await f.service.cancel(first.id!);
+    const second = await f.service.create({ slug: SLUG, list: LIST, at: new Date(Date.now() + 3_600_000) });
+    expect(second.id).not.toBe(first.id);
+    await f.service.cancel(second.id!);
     await expect(f.service.create({ slug: SLUG, list: 'nope' })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
 
     const deOnly = new CampaignService({
       config: f.config,
       subscribers: f.store,
-      compiler: { compile: async (slug) => (await compiler.compile(slug)).filter((e) => e.lang === 'de'), lint: async () => [] },
+      compiler: { compileForSend: async (slug) => ({ editions: (await compile(slug)).filter((e) => e.lang === 'de'), findings: [] }) },
     });
     const linty = new CampaignService({
       config: f.config,
       subscribers: f.store,
-      compiler: { compile: compiler.compile, lint: async () => [{ severity: 'error', rule: 'size', message: 'HTML is 120 KB', file: 'issues/x/de.md', line: 3 }] },
+      compiler: { compileForSend: async (slug) => ({ editions: await compile(slug), findings: [{ severity: 'error', rule: 'size', message: 'HTML is 120 KB', file: 'issues/x/de.md', line: 3 }] }) },
     });
     try {
-      await expect(deOnly.create({ slug: SLUG, list: LIST, again: true })).rejects.toMatchObject({ code: 'E_CONTENT', message: expect.stringMatching(/no en edition, but 15 active/) });
-      await expect(linty.create({ slug: SLUG, list: LIST, again: true })).rejects.toMatchObject({ code: 'E_LINT', message: expect.stringContaining('issues/x/de.md:3: HTML is 120 KB') });
+      await expect(deOnly.create({ slug: SLUG, list: LIST })).rejects.toMatchObject({ code: 'E_CONTENT', message: expect.stringMatching(/no en edition, but 15 active/) });
+      await expect(linty.create({ slug: SLUG, list: LIST })).rejects.toMatchObject({ code: 'E_LINT', message: expect.stringContaining('issues/x/de.md:3: HTML is 120 KB') });
+      // A refused preparation leaves the issue and list free.
+      const third = await f.service.create({ slug: SLUG, list: LIST, at: new Date(Date.now() + 3_600_000) });
+      await f.service.cancel(third.id!);
     } finally {
       await deOnly.close();
       await linty.close();
     }
-    await f.service.cancel(first.id!);
-    await f.service.cancel(again.id!);
   }, 30_000);
 });

@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CampaignService } from '../campaign/index.ts';
 import { createRedis, keyspace } from '../config/redis.ts';
+import { devUrlProblems } from '../config/preflight.ts';
 import type { Config } from '../config/schema.ts';
 import { DepescheError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -92,6 +93,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     metrics,
     ...(options.inbox ? { inbox: options.inbox } : {}),
     issues: async () => (await compiler.listIssues()).map((i) => ({ slug: i.slug, title: i.title })),
+    sendRefusal: config.ALLOW_DEV_URLS ? [] : devUrlProblems(config),
     mountPreview: async (app) => {
       await app.register(previewPlugin, {
         contentDir,

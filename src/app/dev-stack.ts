@@ -11,6 +11,7 @@ import { startDevInbox, type DevInbox } from '../transport/dev-inbox.ts';
 import { createSmtpTransport } from '../transport/smtp.ts';
 import type { Transport } from '../transport/types.ts';
 import { startDevRedis, type DevRedis } from './dev-redis.ts';
+import { preflightRedis } from './preflight.ts';
 
 export interface DevOptions {
   /** Admin app; the public app gets port + 1. */
@@ -104,6 +105,8 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
         SMTP_URL: inbox.url,
         DEPESCHE_SECRET: env.DEPESCHE_SECRET || devSecret(stateDir),
         PUBLIC_URL: env.PUBLIC_URL || `http://127.0.0.1:${publicPort}`,
+        // Sends from dev go to the dev inbox; its loopback links are the point.
+        ALLOW_DEV_URLS: 'true',
         // dev is loopback only, whatever the environment says for serve.
         HOST: '127.0.0.1',
         PORT: publicPort,
@@ -112,6 +115,7 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
       },
     });
     const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: 'depesche-dev' });
+    await preflightRedis(config, (message) => logger.warn(message), { secret: true });
 
     const transport: Transport = createSmtpTransport(config);
     cleanups.push(() => transport.close());
@@ -130,7 +134,9 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
       log: (level, message) => workerLog[level](message),
     });
     // Registered last, so it stops first: in-flight messages finish while Redis is still up.
-    cleanups.push(() => worker.close());
+    cleanups.push(async () => {
+      await worker.close();
+    });
 
     await listen(apps.admin, '127.0.0.1', adminPort, 'admin app', '--port');
     await listen(apps.public, '127.0.0.1', publicPort, 'public app', '--port');
@@ -142,6 +148,7 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
       SMTP_URL: inbox.url,
       PUBLIC_URL: config.PUBLIC_URL,
       DEPESCHE_SECRET: config.DEPESCHE_SECRET!,
+      ALLOW_DEV_URLS: 'true',
     };
     writeFileSync(join(stateDir, 'dev.env'), Object.entries(cliEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
 

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { createRedis, keyspace } from '../config/redis.ts';
 import type { Config } from '../config/schema.ts';
 import { requireSecret } from '../config/load.ts';
+import { previousSecrets } from '../config/preflight.ts';
 import { publicUrls } from '../core/public-urls.ts';
 import type { Lang } from '../core/lang.ts';
 import type { Translator } from '../i18n/index.ts';
@@ -73,6 +74,7 @@ export async function buildPublicSide(options: PublicSideOptions): Promise<Publi
   const subscriptions = new Subscriptions({
     store,
     secret,
+    previousSecrets: previousSecrets(config),
     urls: publicUrls(config.PUBLIC_URL),
     mailer: confirmationMailer(t, options.transport, { from: config.MAIL_FROM, site }),
     spool,

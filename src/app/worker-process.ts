@@ -1,11 +1,14 @@
 // The campaign worker process, as `depesche worker` and `worker/index.ts` run it.
-// Wiring only: config, the Redis subscriber store, pooled SMTP, and the campaign worker.
+// Wiring only: config, start-up checks, the Redis subscriber store, pooled SMTP, the
+// campaign worker, the guard against unhandled rejections, and a bounded shutdown.
+import { failCurrentBatch } from '../campaign/batch.ts';
 import { startWorker } from '../campaign/worker.ts';
-import { createRedis, keyspace, loadConfig, type Config } from '../config/index.ts';
+import { createRedis, keyspace, loadConfig, requireSecret, type Config } from '../config/index.ts';
 import { loggerFromConfig } from '../log.ts';
 import { RedisSubscriberStore } from '../subscribers/redis-store.ts';
 import { createSmtpTransport } from '../transport/smtp.ts';
 import { createSmtpLatencyRecorder } from '../transport/smtp-latency.ts';
+import { preflightRedis } from './preflight.ts';
 
 const HEAP_FLAG = '--max-old-space-size';
 
@@ -26,12 +29,30 @@ export function execWithHeapCap(config: Config): void {
 
 /**
  * Runs a worker until SIGTERM or SIGINT, then finishes the messages in flight, leaves
- * the rest queued for other workers (or the next start), and resolves.
+ * the rest queued for other workers (or the next start), and resolves with the exit code:
+ * 0, or 1 when Redis did not answer within SHUTDOWN_TIMEOUT_MS and answers went unrecorded.
  */
-export async function runWorkerProcess(config: Config = loadConfig()): Promise<void> {
+export async function runWorkerProcess(config: Config = loadConfig()): Promise<number> {
+  // Refuse before connecting anything: the fix is a setting, not a retry.
+  requireSecret(config);
   const log = loggerFromConfig(config, 'worker');
   const redis = createRedis(config, { maxRetriesPerRequest: null });
   redis.on('error', (error) => log.warn({ err: error.message }, 'redis'));
+  try {
+    await preflightRedis(config, (message) => log.warn(message), { secret: true, redis });
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+
+  // A rejection nobody handled must neither end the worker (every message in flight
+  // would turn unclear) nor pass in silence: it fails the batch it arose in, which
+  // BullMQ retries, and is logged with the campaign.
+  process.on('unhandledRejection', (reason) => {
+    const batch = failCurrentBatch(reason);
+    log.error({ err: reason instanceof Error ? reason : String(reason), ...(batch ? { campaign: batch.campaignId, batch: batch.batchNo } : {}) }, batch ? 'unhandled rejection; failing its batch' : 'unhandled rejection outside any batch');
+  });
+
   const keys = keyspace(config.DEPESCHE_PREFIX);
   // Every worker feeds the same SMTP latency histogram in Redis, which /metrics serves.
   const latency = createSmtpLatencyRecorder(redis, keys);
@@ -39,18 +60,17 @@ export async function runWorkerProcess(config: Config = loadConfig()): Promise<v
     config,
     subscribers: new RedisSubscriberStore(redis, keys),
     transport: latency.instrument(createSmtpTransport(config)),
-    log: (level, message) => log[level](message),
+    log: (level, message, fields) => log[level](fields ?? {}, message),
   });
   log.info({ concurrency: config.WORKER_CONCURRENCY, pool: config.SMTP_POOL_SIZE, rate: config.SEND_RATE }, 'worker ready');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping: finishing messages in flight');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
-  await worker.close();
-  await latency.close();
+  log.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'stopping: finishing messages in flight');
+  const closed = await worker.close(config.SHUTDOWN_TIMEOUT_MS);
+  if (closed.clean) await latency.close();
   redis.disconnect();
+  log.flush();
+  return closed.clean ? 0 : 1;
 }

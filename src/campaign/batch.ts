@@ -1,10 +1,13 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
-import type { CampaignRepository, FrozenEdition } from './campaigns.ts';
-import type { Ledger } from './ledger.ts';
+import type { Transport } from '../transport/types.ts';
+import type { CampaignRepository, FrozenEdition, StoredCampaign } from './campaigns.ts';
+import { UNCLEAR_CAUSES, type Ledger, type MarkResult } from './ledger.ts';
+import type { WorkerLiveness } from './liveness.ts';
 import { prepareEdition, type MessageSettings, type PreparedEdition } from './mime.ts';
 import { classifyFailure, describeFailure } from './outcome.ts';
-import type { BatchJobData, BatchResult, CampaignSubscribers, CampaignTransport } from './types.ts';
+import type { BatchJobData, BatchResult, CampaignSubscribers } from './types.ts';
 
 /** Bounds how many messages one worker process has between claim and mark. */
 export class InFlight {
@@ -35,12 +38,23 @@ export class InFlight {
   }
 }
 
+/** Where the campaign code reports; every line names the campaign. */
+export type CampaignLog = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+/** A ledger write that has not been acknowledged yet: what a shutdown that cannot wait any longer reports. */
+export interface PendingMark {
+  campaign: string;
+  subscriber: string;
+  outcome: string;
+}
+
 export interface BatchDeps {
   campaigns: CampaignRepository;
   ledger: Ledger;
   subscribers: CampaignSubscribers;
-  transport: CampaignTransport;
+  transport: Pick<Transport, 'sendMail'>;
   inFlight: InFlight;
+  liveness: Pick<WorkerLiveness, 'runStarted' | 'runEnded'>;
   settings: Omit<MessageSettings, 'campaignId' | 'list'>;
   /** Global SEND_RATE. */
   globalRate: number;
@@ -48,31 +62,49 @@ export interface BatchDeps {
   pauseAfter: number;
   /** True once the worker is shutting down: finish what is in flight, claim nothing more. */
   stopping(): boolean;
-  /** How long a batch of a paused campaign waits before it looks again. @defaultValue 2000 */
-  pausePollMs?: number;
+  log: CampaignLog;
+  /** Ledger writes under way, keyed `campaign/subscriber`; filled and emptied here. */
+  pendingMarks?: Map<string, PendingMark>;
+  /** How long to wait before asking again about a recipient another live run holds. @defaultValue 250 */
+  busyRetryMs?: number;
 }
 
 export type BatchProcessor = (job: Job<BatchJobData, BatchResult>, token?: string, signal?: AbortSignal) => Promise<BatchResult>;
+
+type SubscriberRow = Awaited<ReturnType<CampaignSubscribers['getMany']>>[number];
 
 // Subscribers are read a few at a time ahead, so the inactive are skipped without taking
 // a rate-limit token; each one is read again right after its claim, before sending.
 const READ_AHEAD = 20;
 
-type SubscriberRow = Awaited<ReturnType<CampaignSubscribers['getMany']>>[number];
+/** Reads ids together; if that fails, one by one, so one unreadable subscriber fails alone. */
+async function readEach(subscribers: CampaignSubscribers, ids: string[]): Promise<(SubscriberRow | Error)[]> {
+  try {
+    return await subscribers.getMany(ids);
+  } catch (error) {
+    if (ids.length === 1) return [asError(error)];
+    return Promise.all(ids.map((id) => subscribers.getMany([id]).then((rows) => rows[0] ?? null, asError)));
+  }
+}
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 /**
  * Reads subscribers asked for during one turn of the event loop with one `getMany`: each
  * message re-reads its recipient right after the claim, and on a busy worker dozens of
- * claims are answered per turn; one round trip (one socket write) for all of them instead
- * of one each. Every read still happens after its own claim was answered.
+ * claims are answered per turn; one round trip for all of them instead of one each.
+ * Every read still happens after its own claim was answered.
  */
 export function coalescedReader(subscribers: CampaignSubscribers): (id: string) => Promise<SubscriberRow> {
   let queue: { id: string; resolve: (row: SubscriberRow) => void; reject: (error: unknown) => void }[] = [];
   const flush = () => {
     const batch = queue;
     queue = [];
-    subscribers.getMany(batch.map((q) => q.id)).then(
-      (rows) => batch.forEach((q, i) => q.resolve(rows[i] ?? null)),
+    readEach(
+      subscribers,
+      batch.map((q) => q.id),
+    ).then(
+      (rows) => batch.forEach((q, i) => (rows[i] instanceof Error ? q.reject(rows[i]) : q.resolve((rows[i] as SubscriberRow) ?? null))),
       (error: unknown) => batch.forEach((q) => q.reject(error)),
     );
   };
@@ -85,30 +117,58 @@ export function coalescedReader(subscribers: CampaignSubscribers): (id: string) 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+interface BatchContext {
+  campaignId: string;
+  batchNo: number;
+  /** An unhandled rejection that arose inside this batch; the batch fails with it. */
+  failure?: Error;
+}
+
+const batchContext = new AsyncLocalStorage<BatchContext>();
+
+/**
+ * For the worker's `unhandledRejection` guard. Node runs that handler in the async
+ * context of the promise, so a rejection that escaped a batch is charged to that batch:
+ * the batch fails with it (BullMQ retries) instead of the process dying. Returns the
+ * batch it was charged to, or undefined when it arose outside any batch.
+ */
+export function failCurrentBatch(reason: unknown): { campaignId: string; batchNo: number } | undefined {
+  const context = batchContext.getStore();
+  if (!context) return undefined;
+  context.failure ??= asError(reason);
+  return { campaignId: context.campaignId, batchNo: context.batchNo };
+}
+
 /**
  * The batch processor: a plain function BullMQ calls with a job of recipient ids. For
  * each recipient: skip unless active, claim in the ledger (which also checks the
- * campaign's state and the global rate), build the message, send, mark the answer.
+ * campaign's state, its edition version and the rate limits), build the message, send,
+ * mark the answer. No recipient's task can escape the batch: whatever goes wrong with one
+ * is recorded on that one (failed before the message left, unclear after), and the batch
+ * waits for every task before it ends.
  *
- * It ends in one of three ways:
+ * It ends in one of four ways:
  * - all recipients handled → the batch is done;
- * - some got 4xx or a refused connection → throws, and BullMQ retries the batch with
- *   backoff; the retry skips everyone already marked (on the last attempt they are failed);
- * - paused, or the worker is stopping → the job goes back to wait (no attempt spent).
+ * - some got 4xx or a refused connection, or an answer could not be recorded → throws,
+ *   and BullMQ retries the batch with backoff; the retry skips everyone already marked;
+ * - the campaign is paused → the batch parks itself (no polling; resume queues it again);
+ * - the worker is stopping → the job goes back to wait (no attempt spent).
  */
 export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
   const prepared = new Map<string, Promise<Map<string, PreparedEdition>>>();
+  const pendingMarks = deps.pendingMarks ?? new Map<string, PendingMark>();
 
-  const editionsOf = (campaignId: string, list: string): Promise<Map<string, PreparedEdition>> => {
-    let entry = prepared.get(campaignId);
+  const editionsOf = (campaign: Pick<StoredCampaign, 'id' | 'list'>, version: number): Promise<Map<string, PreparedEdition>> => {
+    const key = `${campaign.id}@${version}`;
+    let entry = prepared.get(key);
     if (!entry) {
-      entry = deps.campaigns.editions(campaignId).then((editions: FrozenEdition[]) => {
+      entry = deps.campaigns.editions(campaign.id).then((editions: FrozenEdition[]) => {
         const map = new Map<string, PreparedEdition>();
-        for (const edition of editions) map.set(edition.lang, prepareEdition(edition, { ...deps.settings, campaignId, list }));
+        for (const edition of editions) map.set(edition.lang, prepareEdition(edition, { ...deps.settings, campaignId: campaign.id, list: campaign.list }));
         return map;
       });
-      entry.catch(() => prepared.delete(campaignId));
-      prepared.set(campaignId, entry);
+      entry.catch(() => prepared.delete(key));
+      prepared.set(key, entry);
       // A worker serves few campaigns at once; keep the newest.
       if (prepared.size > 8) prepared.delete(prepared.keys().next().value!);
     }
@@ -117,136 +177,241 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
 
   const reread = coalescedReader(deps.subscribers);
 
-  return async function processBatch(job, token, signal) {
-    const { campaignId, batchNo, ids } = job.data;
-    const mode = job.data.mode ?? 'send';
+  async function runBatch(job: Job<BatchJobData, BatchResult>, token: string | undefined, signal: AbortSignal | undefined, context: BatchContext): Promise<BatchResult> {
+    const data = job.data;
+    const { campaignId, batchNo, ids } = data;
+    const mode = data.mode ?? 'send';
     const result: BatchResult = { sent: 0, bounced: 0, failed: 0, skipped: 0, unclear: 0 };
-    const campaign = await deps.campaigns.get(campaignId);
-    if (!campaign || campaign.state === 'cancelled') {
-      if (campaign) await deps.ledger.batchDone(campaignId, batchNo);
-      return { ...result, halted: 'cancelled' };
-    }
-    const defer = async (ms: number): Promise<never> => {
-      await job.moveToDelayed(Date.now() + ms, token);
+    const defer = async (): Promise<never> => {
+      await job.moveToDelayed(Date.now(), token);
       throw new DelayedError();
     };
-    if (campaign.state !== 'sending') return defer(deps.pausePollMs ?? 2000);
-    if (deps.stopping()) return defer(0);
 
-    const editions = await editionsOf(campaignId, campaign.list);
+    let campaign = await deps.campaigns.get(campaignId);
+    if (!campaign) return { ...result, halted: 'missing' };
+    if (campaign.state === 'cancelled') return { ...result, halted: 'cancelled' };
+    if (deps.stopping()) return defer();
+    if (campaign.state !== 'sending') {
+      const parked = await deps.campaigns.park(data);
+      if (parked === 'parked') return { ...result, halted: 'parked' };
+      if (parked === 'cancelled' || parked === 'missing') return { ...result, halted: parked };
+      campaign = (await deps.campaigns.get(campaignId)) ?? campaign;
+    }
+
     const run = randomBytes(6).toString('base64url');
+    await deps.liveness.runStarted(run);
+    try {
+      return await sendBatch(job, campaign, run, mode, result, defer, signal, context);
+    } finally {
+      await deps.liveness.runEnded(run).catch((error: unknown) =>
+        deps.log('warn', 'could not end the batch run in Redis; its open claims turn unclear once its heartbeat runs out', { campaign: campaignId, batch: batchNo, err: describeFailure(error) }),
+      );
+    }
+  }
+
+  async function sendBatch(
+    job: Job<BatchJobData, BatchResult>,
+    campaign: StoredCampaign,
+    run: string,
+    mode: 'send' | 'resend',
+    result: BatchResult,
+    defer: () => Promise<never>,
+    signal: AbortSignal | undefined,
+    context: BatchContext,
+  ): Promise<BatchResult> {
+    const { campaignId, batchNo } = job.data;
+    let version = campaign.version;
+    let editions = await editionsOf(campaign, version);
     const attempts = job.opts.attempts ?? 1;
     const lastAttempt = job.attemptsMade + 1 >= attempts;
-    const claimOptions = { mode, globalRate: deps.globalRate, campaignRate: campaign.rate ?? 0 };
-    const markOptions = { pauseAfter: deps.pauseAfter };
+    const claimBase = { mode, globalRate: deps.globalRate, campaignRate: campaign.rate ?? 0, ...(campaign.restOf ? { restOf: campaign.restOf } : {}) };
     let halt: string | undefined;
     let retry = 0;
     let lastError = '';
-    const inFlight = new Set<Promise<void>>();
+    let unrecorded: Error | undefined;
+    let busy: string[] = [];
+    const stop = () => halt !== undefined || deps.stopping() || signal?.aborted === true;
+    const fields = (id: string) => ({ campaign: campaignId, batch: batchNo, subscriber: id });
 
-    const handle = async (id: string, subscriber: SubscriberRow): Promise<void> => {
-      if (!subscriber || subscriber.status !== 'active') {
-        await deps.ledger.skip(campaignId, id, mode);
-        result.skipped++;
-        return;
+    // Every ledger write after a claim goes through here, so a shutdown that cannot wait
+    // for Redis any longer can say which answers it could not record.
+    const record = async <T>(id: string, outcome: string, write: () => Promise<T>): Promise<T> => {
+      const key = `${campaignId}/${id}`;
+      pendingMarks.set(key, { campaign: campaignId, subscriber: id, outcome });
+      try {
+        return await write();
+      } finally {
+        pendingMarks.delete(key);
       }
-      for (;;) {
-        const claim = await deps.ledger.claim(campaignId, run, id, claimOptions);
-        if (claim.kind === 'claimed') break;
-        if (claim.kind === 'wait') {
-          await sleep(claim.ms);
-          if (halt || deps.stopping()) return;
-          continue;
+    };
+    const mark = (id: string, outcome: 'sent' | 'bounced' | 'failed' | 'unclear' | 'skipped', options: Parameters<Ledger['mark']>[4] = {}) =>
+      record(id, outcome, () => deps.ledger.mark(campaignId, run, id, outcome, options));
+
+    const afterFailure = async (marked: MarkResult, reason: string) => {
+      if (marked.streak < deps.pauseAfter) return;
+      const paused = await deps.campaigns.autoPause(campaignId, `Paused after ${deps.pauseAfter} connection failures in a row; last: ${reason}`);
+      if (paused) deps.log('warn', 'campaign paused itself after repeated SMTP connection failures', { campaign: campaignId, last: reason });
+    };
+
+    const handle = async (id: string, row: SubscriberRow | Error): Promise<void> => {
+      // How far this recipient got, so an unexpected error is recorded truthfully.
+      let phase: 'before claim' | 'claimed' | 'handed to SMTP' | 'answered' = 'before claim';
+      try {
+        if (row instanceof Error) throw row;
+        if (!row || row.status !== 'active') {
+          await deps.ledger.skip(campaignId, id, mode);
+          result.skipped++;
+          return;
         }
-        if (claim.kind === 'halt') halt ??= claim.state;
-        else if (claim.state === 'u') result.unclear++;
-        return;
-      }
-      // Read again after the claim (which may have waited for the rate limit): whoever
-      // unsubscribed or bounced meanwhile gets nothing.
-      const fresh = await reread(id);
-      if (!fresh || fresh.status !== 'active') {
-        await deps.ledger.mark(campaignId, run, id, 'skipped', markOptions);
-        result.skipped++;
-        return;
-      }
-      const edition = editions.get(fresh.lang);
-      let message;
-      try {
+        for (;;) {
+          const claim = await deps.ledger.claim(campaignId, run, id, { ...claimBase, version });
+          if (claim.kind === 'claimed') break;
+          if (claim.kind === 'wait') {
+            await sleep(claim.ms);
+            if (stop()) return;
+          } else if (claim.kind === 'stale') {
+            // `update` replaced the editions while this batch was paused: use the new ones.
+            version = claim.version;
+            editions = await editionsOf(campaign, version);
+          } else if (claim.kind === 'busy') {
+            busy.push(id);
+            return;
+          } else if (claim.kind === 'halt') {
+            halt ??= claim.state;
+            return;
+          } else {
+            if (claim.state === 'u') result.unclear++;
+            return;
+          }
+        }
+        phase = 'claimed';
+        // Read again after the claim (which may have waited for the rate limit): whoever
+        // unsubscribed or bounced meanwhile gets nothing.
+        const fresh = await reread(id);
+        if (!fresh || fresh.status !== 'active') {
+          await mark(id, 'skipped');
+          result.skipped++;
+          return;
+        }
+        const edition = editions.get(fresh.lang);
         if (!edition) throw new Error(`no ${fresh.lang} edition in this campaign`);
-        message = edition.build(fresh, run);
-      } catch (error) {
-        await deps.ledger.mark(campaignId, run, id, 'failed', markOptions);
-        result.failed++;
-        lastError = describeFailure(error);
-        return;
-      }
-      try {
-        await deps.transport.sendMail({ envelope: message.envelope, messageId: message.messageId, raw: message.raw });
-      } catch (error) {
-        const failure = classifyFailure(error);
-        const reason = describeFailure(error);
+        const message = edition.build(fresh, run);
+        phase = 'handed to SMTP';
+        let failure: unknown;
+        let failed = false;
+        try {
+          await deps.transport.sendMail({ envelope: message.envelope, messageId: message.messageId, raw: message.raw });
+        } catch (error) {
+          failure = error;
+          failed = true;
+        }
+        phase = 'answered';
+        if (!failed) {
+          await mark(id, 'sent', { streak: 'reset' });
+          result.sent++;
+          return;
+        }
+        const kind = classifyFailure(failure);
+        const reason = describeFailure(failure);
         lastError = reason;
-        if (failure === 'bounce') {
-          await deps.subscribers.setStatus(id, 'bounced', reason);
-          await deps.ledger.mark(campaignId, run, id, 'bounced', markOptions);
+        if (kind === 'bounce') {
+          await mark(id, 'bounced', { note: reason, streak: 'reset' });
           result.bounced++;
-        } else if (failure === 'unknown') {
-          await deps.ledger.mark(campaignId, run, id, 'unclear', markOptions);
+          // The ledger holds the answer; the subscriber's status follows it. If that
+          // fails (the subscriber was erased meanwhile), say so and go on.
+          await deps.subscribers.setStatus(id, 'bounced', reason).catch((error: unknown) =>
+            deps.log('warn', 'could not mark a bounced subscriber as bounced', { ...fields(id), err: describeFailure(error) }),
+          );
+        } else if (kind === 'unknown') {
+          await mark(id, 'unclear', { note: UNCLEAR_CAUSES.dropped });
           result.unclear++;
+          deps.log('warn', 'recipient unclear: the connection dropped after the message was sent', { ...fields(id), err: reason });
         } else {
-          const options = {
-            ...markOptions,
-            connectionFailure: failure === 'connection',
-            reason: `Paused after ${deps.pauseAfter} connection failures in a row; last: ${reason}`,
-          };
+          const streak = kind === 'connection' ? 'conn' : 'reset';
           if (lastAttempt) {
-            await deps.ledger.mark(campaignId, run, id, 'failed', options);
+            await afterFailure(await mark(id, 'failed', { note: reason, streak }), reason);
             result.failed++;
           } else {
-            await deps.ledger.release(campaignId, run, id, options);
+            await afterFailure(await record(id, 'released', () => deps.ledger.release(campaignId, run, id, { streak })), reason);
             retry++;
           }
         }
-        return;
+      } catch (error) {
+        const note = `${phase}: ${describeFailure(error)}`;
+        deps.log('error', 'sending to one recipient failed unexpectedly', { ...fields(id), phase, err: describeFailure(error) });
+        try {
+          if (phase === 'before claim') {
+            await deps.ledger.fail(campaignId, id, note);
+            result.failed++;
+          } else if (phase === 'claimed') {
+            await mark(id, 'failed', { note });
+            result.failed++;
+          } else if (phase === 'handed to SMTP') {
+            await mark(id, 'unclear', { note });
+            result.unclear++;
+          } else {
+            // The answer is known but writing it failed: the claim stays, and the retry
+            // of this batch turns it unclear (answer not recorded).
+            unrecorded ??= asError(error);
+          }
+        } catch (recordError) {
+          deps.log('error', 'could not record the failure of one recipient', { ...fields(id), err: describeFailure(recordError) });
+          unrecorded ??= asError(recordError);
+        }
       }
-      await deps.ledger.mark(campaignId, run, id, 'sent', markOptions);
-      result.sent++;
     };
 
-    const stop = () => halt !== undefined || deps.stopping() || signal?.aborted === true;
-    outer: for (let start = 0; start < ids.length; start += READ_AHEAD) {
-      if (stop()) break;
-      const chunk = ids.slice(start, start + READ_AHEAD);
-      const subscribers = await deps.subscribers.getMany(chunk);
-      for (let i = 0; i < chunk.length; i++) {
-        await deps.inFlight.acquire();
-        if (stop()) {
-          deps.inFlight.release();
-          break outer;
+    const sendTo = async (ids: string[]): Promise<void> => {
+      const tasks: Promise<void>[] = [];
+      outer: for (let start = 0; start < ids.length; start += READ_AHEAD) {
+        if (stop()) break;
+        const chunk = ids.slice(start, start + READ_AHEAD);
+        const rows = await readEach(deps.subscribers, chunk);
+        for (let i = 0; i < chunk.length; i++) {
+          await deps.inFlight.acquire();
+          if (stop()) {
+            deps.inFlight.release();
+            break outer;
+          }
+          tasks.push(handle(chunk[i]!, rows[i] ?? null).finally(() => deps.inFlight.release()));
         }
-        const task = handle(chunk[i]!, subscribers[i] ?? null).finally(() => {
-          deps.inFlight.release();
-          inFlight.delete(task);
-        });
-        inFlight.add(task);
       }
-    }
-    // Every claimed message gets its answer marked before the batch gives up its lock.
-    const settled = await Promise.allSettled([...inFlight]);
-    const crashed = settled.find((s) => s.status === 'rejected');
-    if (crashed) throw (crashed as PromiseRejectedResult).reason;
+      // Every claimed message gets its answer marked before the batch gives up its lock.
+      for (const settled of await Promise.allSettled(tasks)) {
+        if (settled.status === 'rejected') unrecorded ??= asError(settled.reason);
+      }
+    };
 
-    if (halt === 'cancelled') {
-      await deps.ledger.batchDone(campaignId, batchNo);
-      return { ...result, halted: 'cancelled' };
+    await sendTo(job.data.ids);
+    // Recipients another live run holds (a batch picked up twice): wait until that run
+    // records them, or dies and they turn unclear. The batch is not done before.
+    while (busy.length > 0 && !stop()) {
+      await sleep(deps.busyRetryMs ?? 250);
+      const again = busy;
+      busy = [];
+      await sendTo(again);
     }
-    if (halt !== undefined) return defer(deps.pausePollMs ?? 2000);
-    if (deps.stopping() || signal?.aborted) return defer(0);
+
+    if (context.failure) throw context.failure;
+    if (unrecorded) throw new Error(`batch ${batchNo} of ${campaignId} could not record every answer (${unrecorded.message}); retrying`);
+    if (halt === 'cancelled' || halt === 'missing') return { ...result, halted: halt };
+    if (halt === 'done') return result;
+    if (halt !== undefined) {
+      const parked = await deps.campaigns.park(job.data);
+      if (parked === 'parked') return { ...result, halted: 'parked' };
+      if (parked === 'cancelled' || parked === 'missing') return { ...result, halted: parked };
+      return defer(); // resumed meanwhile: run again
+    }
+    if (deps.stopping() || signal?.aborted || busy.length > 0) return defer();
     if (retry > 0) {
       throw new Error(`${retry} recipient(s) of batch ${batchNo} were not accepted yet (${lastError}); retrying`);
     }
-    await deps.ledger.batchDone(campaignId, batchNo);
+    await deps.campaigns.batchDone(campaign, batchNo);
     return result;
+  }
+
+  return function processBatch(job, token, signal) {
+    const context: BatchContext = { campaignId: job.data.campaignId, batchNo: job.data.batchNo };
+    return batchContext.run(context, () => runBatch(job, token, signal, context));
   };
 }

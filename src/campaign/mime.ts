@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import addressparser from 'nodemailer/lib/addressparser';
-import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
+import { encodeWord, encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { publicUrls } from '../core/public-urls.ts';
 import { DepescheError } from '../errors.ts';
@@ -93,7 +93,11 @@ export function headerText(value: string): string {
 export function formatMailbox(name: string, address: string): string {
   const clean = headerText(name);
   if (!clean) return `<${address}>`;
+  // A name that contains `=?` could pass for an RFC 2047 encoded word, and some clients
+  // decode those even inside quotes: `=?utf-8?B?…?=` would show as whatever it encodes,
+  // an address for instance. Encoded ourselves, it decodes to exactly the text written.
   // eslint-disable-next-line no-control-regex
+  if (clean.includes('=?')) return `${encodeWord(clean, 'Q', 52)} <${address}>`;
   if (/^[\x20-\x7e]*$/.test(clean)) return `"${clean.replace(/["\\]/g, '\\$&')}" <${address}>`;
   return `${encodeWords(clean, 'Q', 52, true)} <${address}>`;
 }

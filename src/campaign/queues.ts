@@ -6,6 +6,17 @@ export const FANOUT_QUEUE = 'campaign-fanout';
 export const BATCH_QUEUE = 'campaign-batch';
 export const QUEUE_NAMES = [FANOUT_QUEUE, BATCH_QUEUE] as const;
 
+/** Job ids are deterministic, so adding one twice is a no-op in BullMQ. */
+export function batchJobId(campaignId: string, batchNo: number, epoch = 0): string {
+  // A batch queued again after a pause gets the resume's epoch: its first job may still
+  // be kept as completed, and BullMQ would ignore a second job under the same id.
+  return epoch > 0 ? `${campaignId}-${batchNo}-r${epoch}` : `${campaignId}-${batchNo}`;
+}
+
+export function fanoutJobId(campaignId: string): string {
+  return `${campaignId}-fanout`;
+}
+
 /**
  * Retries of a batch with exponential backoff. Completed jobs are kept a day for the
  * dashboard; correctness never depends on them, since the ledger refuses a second send.

@@ -1,20 +1,30 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { refuseDevUrls } from '../config/preflight.ts';
 import { createRedis, keyspace, type Keyspace } from '../config/redis.ts';
 import type { Config } from '../config/schema.ts';
 import { DepescheError } from '../errors.ts';
-import type { Finding } from '../render/index.ts';
 import { LANGS, type Lang } from '../core/lang.ts';
 import type { Edition } from '../core/edition.ts';
-import { CampaignRepository, newCampaignId, type FrozenEdition } from './campaigns.ts';
-import { batchJobId } from './fanout.ts';
+import { CampaignRepository, freeze, newCampaignId, type SendMode } from './campaigns.ts';
 import { RedisLedger } from './ledger.ts';
-import { BATCH_QUEUE, batchJobOptions, FANOUT_QUEUE, fanoutJobOptions } from './queues.ts';
+import { workersSeen } from './liveness.ts';
+import { BATCH_QUEUE, batchJobId, batchJobOptions, FANOUT_QUEUE, fanoutJobId, fanoutJobOptions } from './queues.ts';
+import { describeSendTime, parseSendTime } from './send-time.ts';
 import type { BatchJobData, Campaign, CampaignStatus, CampaignSubscribers, FanoutJobData } from './types.ts';
 
+/** A lint finding as the campaign code reads it. */
+export interface SendFinding {
+  severity: 'error' | 'warning';
+  message: string;
+  rule?: string;
+  file?: string;
+  line?: number;
+}
+
+/** Compiles an issue once and lints exactly those editions (render's `compileForSend`). */
 export interface CampaignCompiler {
-  compile(slug: string): Promise<Edition[]>;
-  lint(slug: string): Promise<Pick<Finding, 'severity' | 'message' | 'rule' | 'file' | 'line'>[]>;
+  compileForSend(slug: string): Promise<{ editions: Edition[]; findings: SendFinding[] }>;
 }
 
 export interface CampaignServiceDeps {
@@ -29,14 +39,20 @@ export interface CampaignServiceDeps {
 export interface CreateCampaignOptions {
   slug: string;
   list: string;
-  /** ISO 8601 time or Date; absent or past sends now. */
+  /** ISO 8601 with an offset, a wall-clock time with a zone, or one read in TZ (see send-time.ts); absent sends now. */
   at?: string | Date;
+  /** The zone a wall-clock `at` is meant in (the API's `zone`). */
+  zone?: string;
   /** Messages per second for this campaign; SEND_RATE caps all campaigns together. */
   rate?: number;
-  /** Send an issue to a list that already got it. */
+  /** Send an issue to a list that already got it, to everyone once more. */
   again?: boolean;
+  /** Send only to readers no earlier campaign of the issue reached (sent, bounced, unclear). */
+  rest?: boolean;
   /** Only count who would get which language. */
   dryRun?: boolean;
+  /** Send although PUBLIC_URL or MAIL_FROM are development defaults. */
+  allowDevUrls?: boolean;
 }
 
 export interface CreateCampaignResult {
@@ -45,11 +61,17 @@ export interface CreateCampaignResult {
   dryRun: boolean;
   state: Campaign['state'] | 'dry-run';
   at: string;
+  /** The zone a wall-clock `at` was read in. */
+  zone?: string;
+  /** `at` for people: local time, zone, and UTC. */
+  when: string;
   /** Active members by language, who the send is for. */
   counts: Record<Lang, number>;
   total: number;
+  /** A send to the rest: how many active members an earlier campaign reached, and who is left. */
+  rest?: { reached: number; remaining: number; earlier: string[] };
   langs: Lang[];
-  /** Lint warnings (errors refuse the send). */
+  /** Lint warnings and setup warnings (DKIM off, the zone assumed); errors refuse the send. */
   warnings: string[];
 }
 
@@ -58,6 +80,8 @@ export interface UnclearRecipient {
   email: string | null;
   name: string | null;
   lang: Lang | null;
+  /** What was seen: `worker died`, `connection dropped after DATA`, `answer not recorded`, … */
+  cause: string;
 }
 
 export interface ResendResult {
@@ -65,12 +89,21 @@ export interface ResendResult {
   batches: number;
 }
 
-const fanoutJobId = (id: string) => `${id}-fanout`;
+export interface UpdateResult {
+  status: CampaignStatus;
+  version: number;
+  subjects: { lang: Lang; before: string | null; after: string }[];
+  warnings: string[];
+}
+
+/** How long without a worker's heartbeat before `status` says so. */
+const NO_WORKER_GRACE_MS = 60_000;
 
 /**
- * What ops do with campaigns, for the CLI and the admin API alike: create (lint, compile
- * once, freeze, schedule), pause, resume, cancel, status, and resending on purpose to
- * recipients the ledger holds as unclear.
+ * What ops do with campaigns, for the CLI and the admin API alike: create (claim the
+ * issue+list, compile once, lint those editions, freeze them, schedule), pause, resume,
+ * cancel, update, status, and resending on purpose to recipients the ledger holds as
+ * unclear. Every change of state goes through the CampaignRepository.
  */
 export class CampaignService {
   readonly config: Config;
@@ -97,25 +130,75 @@ export class CampaignService {
     this.batchQueue = new Queue<BatchJobData>(BATCH_QUEUE, { connection: this.#redis, prefix: this.keys.tag });
   }
 
+  /**
+   * Claims the issue+list first (atomically: of two sends at once one wins, the other
+   * gets E_CONFLICT naming it), then compiles once, lints those editions and freezes
+   * exactly them. A dry run claims nothing and only counts.
+   */
   async create(options: CreateCampaignOptions): Promise<CreateCampaignResult> {
     const { slug, list } = options;
-    const at = parseAt(options.at);
     if (options.rate !== undefined && (!Number.isInteger(options.rate) || options.rate < 1)) {
       throw new DepescheError('E_INPUT', `The rate must be a whole number of messages per second, got ${options.rate}.`);
     }
+    if (options.again && options.rest) {
+      throw new DepescheError('E_INPUT', '--again and --rest contradict each other.', { hint: '--again mails everyone once more; --rest only those no earlier campaign reached.' });
+    }
+    const time = parseSendTime(options.at, options.zone ? { zone: options.zone } : {});
     if (!(await this.#subscribers.listExists(list))) {
       throw new DepescheError('E_NOT_FOUND', `There is no list "${list}".`, { hint: 'See the lists with `depesche subscribers lists`.' });
     }
-    if (!options.dryRun && !options.again) {
-      const previous = await this.campaigns.previousSend(list, slug);
-      if (previous) {
-        throw new DepescheError('E_CONFLICT', `Issue ${slug} was already sent to list ${list} (campaign ${previous}).`, {
-          hint: 'Add --again to send it to the list once more, or check `depesche status ' + previous + '`.',
-        });
-      }
+    const warnings: string[] = [];
+    const allowDev = options.allowDevUrls === true || this.config.ALLOW_DEV_URLS;
+    if (options.dryRun) {
+      for (const problem of refuseDevUrls(this.config, true)) warnings.push(`${problem}; a real send would be refused without --allow-dev-urls.`);
+    } else {
+      for (const problem of refuseDevUrls(this.config, allowDev)) warnings.push(`${problem} (allowed for this send).`);
     }
+    if (!this.config.DKIM_DOMAIN) {
+      warnings.push('DKIM signing is off (DKIM_DOMAIN, DKIM_SELECTOR and a key are unset): Gmail, Yahoo and Outlook want bulk mail signed, and may file it as spam.');
+    }
+    if (time.zoneAssumed) warnings.push(`--at has no offset or zone; read in ${time.zone} (TZ).`);
+    const earlier = options.rest ? await this.campaigns.history(slug) : [];
+    if (options.rest && earlier.length === 0) {
+      throw new DepescheError('E_INPUT', `Issue ${slug} has no earlier campaign whose rest could be sent.`, { hint: 'Send it without --rest.' });
+    }
+
+    const counts = await this.#subscribers.countActiveByLang(list);
+    const total = LANGS.reduce((sum, lang) => sum + counts[lang], 0);
+    const base = { at: new Date(time.at).toISOString(), ...(time.zone ? { zone: time.zone } : {}), when: describeSendTime(time.at, time.zone), counts, total };
+
+    if (options.dryRun) {
+      const editions = await this.#compileChecked(slug, list, counts, warnings);
+      const rest = options.rest ? { ...(await this.#restCounts(list, earlier, total)), earlier } : undefined;
+      return { id: null, dryRun: true, state: 'dry-run', ...base, ...(rest ? { rest } : {}), langs: editions.map((e) => e.lang), warnings };
+    }
+
+    const now = Date.now();
+    const id = newCampaignId();
+    const mode: SendMode = options.rest ? 'rest' : options.again ? 'again' : 'new';
+    await this.campaigns.reserve({
+      id, slug, list, mode, createdAt: now, at: time.at, expected: total,
+      ...(time.zone ? { zone: time.zone } : {}),
+      ...(options.rate ? { rate: options.rate } : {}),
+      ...(options.rest ? { restOf: earlier } : {}),
+    });
+    let editions: Edition[];
+    try {
+      editions = await this.#compileChecked(slug, list, counts, warnings);
+      await this.campaigns.freeze(id, slug, list, editions.map(freeze));
+    } catch (error) {
+      await this.campaigns.abandon(id, slug, list);
+      throw error;
+    }
+    // Starts as scheduled either way: the fan-out switches to sending and starts the clock.
+    await this.fanoutQueue.add('fanout', { campaignId: id }, { ...fanoutJobOptions, jobId: fanoutJobId(id), delay: Math.max(0, time.at - Date.now()) });
+    return { id, dryRun: false, state: 'scheduled', ...base, langs: editions.map((e) => e.lang), warnings };
+  }
+
+  /** Compiles once, lints those editions, and checks that every reader's language has one. */
+  async #compileChecked(slug: string, list: string, counts: Record<Lang, number>, warnings: string[]): Promise<Edition[]> {
     const compiler = await this.#compilerFor();
-    const findings = await compiler.lint(slug);
+    const { editions, findings } = await compiler.compileForSend(slug);
     const errors = findings.filter((f) => f.severity === 'error');
     if (errors.length > 0) {
       const lines = errors.map((f) => `  ${f.file ? `${f.file}${f.line ? `:${f.line}` : ''}: ` : ''}${f.message}`);
@@ -123,8 +206,7 @@ export class CampaignService {
         hint: `Fix them and check with \`depesche lint ${slug}\`.`,
       });
     }
-    const editions = await compiler.compile(slug);
-    const counts = await this.#subscribers.countActiveByLang(list);
+    warnings.unshift(...findings.filter((f) => f.severity !== 'error').map((f) => f.message));
     const langs = editions.map((e) => e.lang);
     for (const lang of LANGS) {
       if (counts[lang] > 0 && !langs.includes(lang)) {
@@ -133,72 +215,149 @@ export class CampaignService {
         });
       }
     }
-    const total = LANGS.reduce((sum, lang) => sum + counts[lang], 0);
-    const warnings = findings.filter((f) => f.severity !== 'error').map((f) => f.message);
-    if (options.dryRun) {
-      return { id: null, dryRun: true, state: 'dry-run', at: new Date(at).toISOString(), counts, total, langs, warnings };
-    }
-    const now = Date.now();
-    const campaign: Campaign = {
-      id: newCampaignId(),
-      slug,
-      list,
-      state: at > now ? 'scheduled' : 'sending',
-      createdAt: now,
-      at,
-      langs,
-      expected: total,
-      ...(options.rate ? { rate: options.rate } : {}),
-    };
-    // Start as scheduled either way: the fan-out switches to sending and starts the clock.
-    await this.campaigns.create({ ...campaign, state: 'scheduled' }, editions.map(freeze));
-    await this.fanoutQueue.add('fanout', { campaignId: campaign.id }, { ...fanoutJobOptions, jobId: fanoutJobId(campaign.id), delay: Math.max(0, at - now) });
-    return { id: campaign.id, dryRun: false, state: 'scheduled', at: new Date(at).toISOString(), counts, total, langs, warnings };
+    return editions;
+  }
+
+  /** Active members an earlier campaign of the issue reached, walking the list a page at a time. */
+  async #restCounts(list: string, earlier: string[], total: number): Promise<{ reached: number; remaining: number }> {
+    let reached = 0;
+    let cursor: string | null = null;
+    do {
+      const page = await this.#subscribers.page(list, cursor, 1000);
+      const rows = await this.#subscribers.getMany(page.ids);
+      const active = page.ids.filter((_, i) => rows[i]?.status === 'active');
+      reached += await this.ledger.reachedBy(earlier, active);
+      cursor = page.next;
+    } while (cursor !== null);
+    return { reached, remaining: total - reached };
   }
 
   /** Takes effect before the next recipient in every worker. */
   async pause(id: string, reason = 'paused by ops'): Promise<CampaignStatus> {
-    await this.campaigns.transition(id, ['sending', 'scheduled', 'paused'], 'paused', reason);
+    await this.campaigns.pause(id, reason);
     return this.status(id);
   }
 
+  /**
+   * Back to sending: parked batches are queued again, each once, however many there are.
+   * Resuming a campaign that is sending but still has parked batches (a resume cut short)
+   * only queues those.
+   */
   async resume(id: string): Promise<CampaignStatus> {
-    await this.campaigns.transition(id, ['paused'], 'resume');
-    await this.#promote(id);
+    let epoch: number;
+    try {
+      ({ epoch } = await this.campaigns.resume(id));
+    } catch (error) {
+      const campaign = await this.campaigns.get(id);
+      const parked = campaign?.state === 'sending' ? await this.campaigns.parked(id) : [];
+      if (!(error instanceof DepescheError && error.code === 'E_CONFLICT' && parked.length > 0)) throw error;
+      epoch = campaign!.epoch;
+    }
+    await this.#requeueParked(id, epoch);
+    await this.#retryFailed(id);
+    const campaign = await this.campaigns.require(id);
+    // The fan-out job may be gone (removed on cancel, or out of attempts); its id makes re-adding it safe.
+    if (!campaign.fanoutDone && (await this.fanoutQueue.getJob(fanoutJobId(id))) === undefined) {
+      await this.fanoutQueue.add('fanout', { campaignId: id }, { ...fanoutJobOptions, jobId: fanoutJobId(id), delay: Math.max(0, campaign.at - Date.now()) });
+    }
     return this.status(id);
+  }
+
+  async #requeueParked(id: string, epoch: number): Promise<void> {
+    const parked = await this.campaigns.parked(id);
+    if (parked.length === 0) return;
+    const options = batchJobOptions(this.config);
+    for (let i = 0; i < parked.length; i += 500) {
+      const slice = parked.slice(i, i + 500);
+      await this.batchQueue.addBulk(slice.map((data) => ({ name: 'batch', data, opts: { ...options, jobId: batchJobId(id, data.batchNo, epoch) } })));
+      await this.campaigns.unpark(id, slice.map((data) => data.batchNo));
+    }
+  }
+
+  /** Jobs that ran out of attempts (which paused the campaign) get a new round. */
+  async #retryFailed(id: string): Promise<void> {
+    const prefix = `${id}-`;
+    for (const queue of [this.batchQueue, this.fanoutQueue] as Queue<{ campaignId: string }>[]) {
+      const failed = [];
+      for (let start = 0; ; start += 500) {
+        const jobs = await queue.getFailed(start, start + 499);
+        failed.push(...jobs.filter((job) => job.id?.startsWith(prefix) && job.data.campaignId === id));
+        if (jobs.length < 500) break;
+      }
+      for (const job of failed) await job.retry('failed', { resetAttemptsMade: true });
+    }
   }
 
   /** Recipients not yet claimed are never sent to; the counts stay as they are. */
   async cancel(id: string, reason = 'cancelled by ops'): Promise<CampaignStatus> {
-    await this.campaigns.transition(id, ['sending', 'scheduled', 'paused'], 'cancelled', reason);
+    await this.campaigns.cancel(id, reason);
     const fanout = await this.fanoutQueue.getJob(fanoutJobId(id));
-    if (fanout && (await fanout.isDelayed())) await fanout.remove().catch(() => {});
-    await this.#promote(id);
+    if (fanout && (await fanout.isDelayed())) await fanout.remove();
     return this.status(id);
   }
 
+  /**
+   * Re-compiles and lints the issue's current files and replaces the frozen editions of
+   * a paused or scheduled campaign. Readers already sent to keep what they got; everyone
+   * after gets the new text. Workers still holding the old editions learn of the change
+   * at their next claim.
+   */
+  async update(id: string): Promise<UpdateResult> {
+    const campaign = await this.campaigns.require(id);
+    if (campaign.state !== 'paused' && campaign.state !== 'scheduled') {
+      throw new DepescheError('E_CONFLICT', `Campaign ${id} is ${campaign.state}; only a paused or scheduled campaign can be updated.`, {
+        hint: campaign.state === 'sending' ? `Pause it first: \`depesche pause ${id}\`.` : 'Start a new send instead.',
+      });
+    }
+    const before = new Map((await this.campaigns.editions(id)).map((e) => [e.lang, e.subject]));
+    const warnings: string[] = [];
+    const counts = await this.#subscribers.countActiveByLang(campaign.list);
+    const editions = await this.#compileChecked(campaign.slug, campaign.list, counts, warnings);
+    const version = await this.campaigns.updateEditions(id, editions.map(freeze));
+    return {
+      status: await this.status(id),
+      version,
+      subjects: editions.map((e) => ({ lang: e.lang, before: before.get(e.lang) ?? null, after: e.subject })),
+      warnings,
+    };
+  }
+
   async status(id: string): Promise<CampaignStatus> {
-    return this.campaigns.status(id);
+    const status = await this.campaigns.status(id);
+    const warning = await this.#workerWarning(status.state);
+    return warning ? { ...status, warning } : status;
   }
 
   /** Newest first. */
   async list(limit = 50): Promise<CampaignStatus[]> {
     const ids = await this.campaigns.ids(limit);
     const out: CampaignStatus[] = [];
+    let seen: Awaited<ReturnType<typeof workersSeen>> | undefined;
     for (const id of ids) {
-      const campaign = await this.campaigns.get(id);
-      if (campaign) out.push(await this.campaigns.status(id));
+      const status = await this.campaigns.status(id).catch(() => null);
+      if (!status) continue;
+      if (status.state === 'scheduled' || status.state === 'sending') {
+        seen ??= await workersSeen(this.#redis, this.keys);
+        const warning = noWorkerWarning(seen);
+        if (warning) status.warning = warning;
+      }
+      out.push(status);
     }
     return out;
   }
 
+  async #workerWarning(state: Campaign['state']): Promise<string | undefined> {
+    if (state !== 'scheduled' && state !== 'sending') return undefined;
+    return noWorkerWarning(await workersSeen(this.#redis, this.keys));
+  }
+
   async unclear(id: string): Promise<UnclearRecipient[]> {
     await this.campaigns.require(id);
-    const ids = await this.ledger.unclear(id);
-    const subscribers = ids.length ? await this.#subscribers.getMany(ids) : [];
-    return ids.map((sid, i) => {
+    const entries = await this.ledger.unclear(id);
+    const subscribers = entries.length ? await this.#subscribers.getMany(entries.map((e) => e.id)) : [];
+    return entries.map(({ id: sid, cause }, i) => {
       const s = subscribers[i];
-      return { id: sid, email: s?.email ?? null, name: s?.name ?? null, lang: s?.lang ?? null };
+      return { id: sid, email: s?.email ?? null, name: s?.name ?? null, lang: s?.lang ?? null, cause };
     });
   }
 
@@ -215,17 +374,20 @@ export class CampaignService {
         hint: 'Wait until `depesche status` shows it done or paused.',
       });
     }
-    const ids = await this.ledger.unclear(id);
+    const ids = (await this.ledger.unclear(id)).map((e) => e.id);
     if (ids.length === 0) return { recipients: 0, batches: 0 };
     const size = this.config.BATCH_SIZE;
     const count = Math.ceil(ids.length / size);
     const first = await this.campaigns.reserveBatches(id, count);
-    if (campaign.state === 'done') await this.campaigns.transition(id, ['done'], 'sending');
-    const options_ = batchJobOptions(this.config);
-    for (let i = 0; i < count; i++) {
-      const batchNo = first + i;
-      await this.batchQueue.add('batch', { campaignId: id, batchNo, ids: ids.slice(i * size, (i + 1) * size), mode: 'resend' }, { ...options_, jobId: batchJobId(id, batchNo) });
-    }
+    await this.campaigns.reopenForResend(id);
+    const jobOptions = batchJobOptions(this.config);
+    await this.batchQueue.addBulk(
+      Array.from({ length: count }, (_, i) => ({
+        name: 'batch',
+        data: { campaignId: id, batchNo: first + i, ids: ids.slice(i * size, (i + 1) * size), mode: 'resend' as const },
+        opts: { ...jobOptions, jobId: batchJobId(id, first + i) },
+      })),
+    );
     return { recipients: ids.length, batches: count };
   }
 
@@ -245,42 +407,14 @@ export class CampaignService {
     const { createCompiler } = await import('../render/index.ts');
     return createCompiler({ contentDir: this.config.CONTENT_DIR, publicUrl: this.config.PUBLIC_URL });
   }
-
-  /**
-   * Batches of a paused campaign wait as delayed jobs; wake them now rather than at their
-   * next look. Jobs that ran out of attempts (which paused the campaign) get a new round.
-   */
-  async #promote(id: string): Promise<void> {
-    const prefix = `${id}-`;
-    for (let start = 0; ; start += 500) {
-      const jobs = await this.batchQueue.getDelayed(start, start + 499);
-      for (const job of jobs) {
-        if (job.id?.startsWith(prefix) && job.data.campaignId === id) await job.promote().catch(() => {});
-      }
-      if (jobs.length < 500) break;
-    }
-    for (const queue of [this.batchQueue, this.fanoutQueue] as Queue<{ campaignId: string }>[]) {
-      const failed = [];
-      for (let start = 0; ; start += 500) {
-        const jobs = await queue.getFailed(start, start + 499);
-        failed.push(...jobs.filter((job) => job.id?.startsWith(prefix) && job.data.campaignId === id));
-        if (jobs.length < 500) break;
-      }
-      for (const job of failed) await job.retry('failed', { resetAttemptsMade: true }).catch(() => {});
-    }
-  }
 }
 
-function freeze(edition: Edition): FrozenEdition {
-  const { slug, lang, subject, preheader, html, text, greeting, title } = edition;
-  return { slug, lang, subject, preheader, html, text, greeting, title };
+function noWorkerWarning(seen: Awaited<ReturnType<typeof workersSeen>>): string | undefined {
+  if (seen.alive > 0) return undefined;
+  if (seen.lastSeen === null) return 'No worker has ever been seen: nothing is sent until one runs (`depesche worker`).';
+  const ago = Date.now() - seen.lastSeen;
+  if (ago < NO_WORKER_GRACE_MS) return undefined;
+  const minutes = Math.round(ago / 60_000);
+  return `No worker seen for ${minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`}: nothing is sent until one runs (\`depesche worker\`).`;
 }
 
-function parseAt(at: string | Date | undefined): number {
-  if (at === undefined) return Date.now();
-  const time = at instanceof Date ? at.getTime() : Date.parse(at);
-  if (Number.isNaN(time)) {
-    throw new DepescheError('E_INPUT', `"${String(at)}" is not a time.`, { hint: 'Give an ISO 8601 time such as 2026-11-27T07:00:00+01:00.' });
-  }
-  return time;
-}

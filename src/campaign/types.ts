@@ -1,11 +1,10 @@
-import type { Readable } from 'node:stream';
 import type { Lang } from '../core/lang.ts';
 import type { ListPage, Subscriber, SubscriberStatus } from '../subscribers/types.ts';
 
 /**
- * What the campaign code needs from the world, declared here so Redis, SMTP and tests
- * can each stand in. The Redis subscriber store and the SMTP transport satisfy these as
- * they are.
+ * What the campaign code needs from the world, declared here so Redis and tests can each
+ * stand in. The Redis subscriber store satisfies it as it is. (The mail transport's
+ * contract is `Transport` in transport/types.ts, shared with proofs and system mails.)
  */
 
 /** The part of the subscriber store a send reads and writes. */
@@ -17,7 +16,7 @@ export interface CampaignSubscribers {
   setStatus(id: string, status: SubscriberStatus, reason?: string): Promise<void>;
 }
 
-/** One finished RFC 5322 message and its SMTP envelope. */
+/** One finished RFC 5322 message and its SMTP envelope, as the MIME builder makes it. */
 export interface RawMessage {
   envelope: { from: string; to: string };
   /** The Message-ID header's value, angle brackets included. */
@@ -28,25 +27,8 @@ export interface RawMessage {
   readonly raw: Buffer;
 }
 
-/** What goes to the transport: the message as one buffer or a byte stream. */
-export interface OutgoingMessage {
-  envelope: { from: string; to: string };
-  raw: Buffer | Readable;
-  /** The Message-ID the raw message carries, so nodemailer reports it instead of making one up. */
-  messageId?: string;
-}
-
-/**
- * Sends one raw message. A refusal rejects with `responseCode` (4xx transient, 5xx
- * permanent) when the server answered. A fault without an answer should say whether the
- * whole message had left for the server (`dataSent`): before that, nothing can have
- * arrived and a retry is safe; after it, only the server knows.
- */
-export interface CampaignTransport {
-  sendMail(message: OutgoingMessage): Promise<{ messageId: string; response: string }>;
-}
-
-export const CAMPAIGN_STATES = ['scheduled', 'sending', 'paused', 'cancelled', 'done'] as const;
+/** A campaign's states; campaigns.ts owns every move between them and draws the diagram. */
+export const CAMPAIGN_STATES = ['preparing', 'scheduled', 'sending', 'paused', 'cancelled', 'done'] as const;
 export type CampaignState = (typeof CAMPAIGN_STATES)[number];
 
 /** A campaign as stored: one issue frozen for one list. Editions live beside it, once. */
@@ -60,11 +42,17 @@ export interface Campaign {
   createdAt: number;
   /** When the fan-out may start (ms since the epoch). */
   at: number;
+  /** The time zone `at` was given in, when it was given as a wall-clock time. */
+  zone?: string;
   /** Messages per second for this campaign; the global SEND_RATE caps it as well. */
   rate?: number;
   langs: Lang[];
   /** Active members by language when it was created; the total until the fan-out has walked the list. */
   expected: number;
+  /** A send to the rest: the earlier campaigns of the issue whose readers it leaves out. */
+  restOf?: string[];
+  /** Version of the frozen editions; `update` bumps it. */
+  version: number;
   startedAt?: number;
   finishedAt?: number;
 }
@@ -93,7 +81,7 @@ export interface DeliveryCounts {
 
 export interface BatchResult extends DeliveryCounts {
   /** Why the batch stopped early, when it did. */
-  halted?: 'cancelled';
+  halted?: 'cancelled' | 'parked' | 'missing';
 }
 
 export interface CampaignStatus extends DeliveryCounts {
@@ -103,15 +91,26 @@ export interface CampaignStatus extends DeliveryCounts {
   state: CampaignState;
   reason?: string;
   total: number;
+  /** Readers left out of a send to the rest because an earlier campaign reached them. */
+  previously: number;
   remaining: number;
   /** Messages answered per second since the send started. */
   rate: number;
   /** Seconds until done at the current rate; null when unknown. */
   eta: number | null;
   createdAt: string;
+  /** When it starts (or started) sending. */
   at: string;
+  /** The zone `at` was given in, when one was. */
+  zone?: string;
   startedAt?: string;
   finishedAt?: string;
   /** Whether the whole list has been walked, so `total` is final. */
   fannedOut: boolean;
+  /** Batches put aside while paused; resume queues them again. */
+  parked: number;
+  /** Version of the frozen editions (1 until `update` replaces them). */
+  version: number;
+  /** Something ops should know, e.g. that no worker has been seen for a while. */
+  warning?: string;
 }

@@ -4,25 +4,49 @@ import { createRedis, keyspace } from '../config/redis.ts';
 import type { Config } from '../config/schema.ts';
 import { requireSecret } from '../config/load.ts';
 import { createSmtpTransport } from '../transport/smtp.ts';
-import { createBatchProcessor, InFlight } from './batch.ts';
+import type { Transport } from '../transport/types.ts';
+import { createBatchProcessor, InFlight, type CampaignLog, type PendingMark } from './batch.ts';
 import { CampaignRepository } from './campaigns.ts';
 import { createFanoutProcessor } from './fanout.ts';
 import { RedisLedger } from './ledger.ts';
+import { WorkerLiveness } from './liveness.ts';
+import { describeFailure } from './outcome.ts';
 import { BATCH_QUEUE, batchJobOptions, FANOUT_QUEUE } from './queues.ts';
-import type { BatchJobData, BatchResult, CampaignSubscribers, CampaignTransport, FanoutJobData } from './types.ts';
+import type { BatchJobData, BatchResult, CampaignSubscribers, FanoutJobData } from './types.ts';
 
 export interface WorkerDeps {
   config: Config;
   subscribers: CampaignSubscribers;
   /** Defaults to pooled SMTP from SMTP_URL (and DKIM_* when set). */
-  transport?: CampaignTransport & { close(): Promise<void> };
-  /** Reports batch failures and shutdown; defaults to silence. */
-  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  transport?: Transport;
+  /** Reports batch failures, pauses and shutdown; defaults to silence. */
+  log?: CampaignLog;
+}
+
+export interface WorkerClosed {
+  /** False when Redis did not answer within the time allowed. */
+  clean: boolean;
+  /** Answers known but not yet in the ledger when the worker gave up waiting. */
+  unrecorded: PendingMark[];
 }
 
 export interface RunningWorker {
-  /** Finishes the messages in flight, leaves the rest queued, and disconnects. */
-  close(): Promise<void>;
+  /**
+   * Finishes the messages in flight, leaves the rest queued, and disconnects. Waits at
+   * most `timeoutMs` (SHUTDOWN_TIMEOUT_MS): a Redis that does not answer must not keep a
+   * stopping worker alive for ever.
+   */
+  close(timeoutMs?: number): Promise<WorkerClosed>;
+}
+
+/**
+ * BullMQ finds a crashed worker's job once its lock has run out and a stall check has
+ * seen it twice; it renews locks at half their duration. A lock of ⅔ JOB_LOCK_MS checked
+ * every ⅓ puts a batch back in the queue within about JOB_LOCK_MS of the crash (lock and
+ * check interval both at JOB_LOCK_MS took up to twice that).
+ */
+export function lockTimings(jobLockMs: number): { lockDuration: number; stalledInterval: number } {
+  return { lockDuration: Math.round((jobLockMs * 2) / 3), stalledInterval: Math.round(jobLockMs / 3) };
 }
 
 /**
@@ -34,30 +58,34 @@ export interface RunningWorker {
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const { config } = deps;
   const keys = keyspace(config.DEPESCHE_PREFIX);
-  const log = deps.log ?? (() => {});
+  const log: CampaignLog = deps.log ?? (() => {});
   const connections: Redis[] = [];
   const connect = (): Redis => {
     const connection = createRedis(config, { maxRetriesPerRequest: null });
+    connection.on('error', (error) => log('warn', 'redis connection error', { err: error.message }));
     connections.push(connection);
     return connection;
   };
+  const secret = requireSecret(config);
   // Claims and marks of many messages in flight leave in one write per event-loop turn.
   const redis = createRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  redis.on('error', (error) => log('warn', 'redis connection error', { err: error.message }));
   connections.push(redis);
-  redis.on('error', () => {});
   const campaigns = new CampaignRepository(redis, keys);
   const ledger = new RedisLedger(redis, keys);
+  const liveness = new WorkerLiveness(redis, keys, config.JOB_LOCK_MS);
   const transport = deps.transport ?? createSmtpTransport(config);
-  const secret = requireSecret(config);
+  const pendingMarks = new Map<string, PendingMark>();
   let stopping = false;
 
+  await liveness.start((error) => log('warn', 'heartbeat failed', { err: describeFailure(error) }));
+
   const batchQueue = new Queue<BatchJobData>(BATCH_QUEUE, { connection: connect(), prefix: keys.tag });
-  batchQueue.on('error', () => {});
+  batchQueue.on('error', (error) => log('warn', 'batch queue error', { err: error.message }));
 
   const workerOptions = {
     prefix: keys.tag,
-    lockDuration: config.JOB_LOCK_MS,
-    stalledInterval: config.JOB_LOCK_MS,
+    ...lockTimings(config.JOB_LOCK_MS),
     // A batch picked up again after a crash is safe (the ledger refuses a second send), so
     // never give up on a job because its worker died.
     maxStalledCount: 1_000_000,
@@ -71,6 +99,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     // Twice the pool keeps every SMTP connection busy while bounding what a crash can
     // leave unclear.
     inFlight: new InFlight(config.SMTP_POOL_SIZE * 2),
+    liveness,
     settings: {
       mailFrom: config.MAIL_FROM,
       publicUrl: config.PUBLIC_URL,
@@ -81,6 +110,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     globalRate: config.SEND_RATE,
     pauseAfter: config.PAUSE_AFTER_CONNECTION_FAILURES,
     stopping: () => stopping,
+    log,
+    pendingMarks,
   });
   const fanoutProcessor = createFanoutProcessor({
     campaigns,
@@ -101,29 +132,47 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     concurrency: 2,
   });
   for (const worker of [batchWorker, fanoutWorker]) {
-    worker.on('error', (error) => log('warn', `worker: ${error.message}`));
+    worker.on('error', (error) => log('warn', 'worker error', { err: error.message }));
     worker.on('failed', (job, error) => {
-      log('warn', `job ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`);
+      const campaignId = job?.data.campaignId;
+      log('warn', 'job failed', { campaign: campaignId, job: job?.id, attempt: job?.attemptsMade, err: error.message });
       // A job out of attempts would leave its recipients unhandled and the campaign
       // unfinished without a word: pause it and say why; `resume` retries the job.
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+      if (job && campaignId && job.attemptsMade >= (job.opts.attempts ?? 1)) {
         const what = job.name === 'batch' ? `Batch ${(job.data as BatchJobData).batchNo}` : 'The fan-out';
-        const reason = `${what} failed after ${job.attemptsMade} attempts: ${error.message.replace(/[\r\n]+/g, ' ').slice(0, 300)}. Fix the cause, then resume.`;
-        campaigns.transition(job.data.campaignId, ['sending', 'scheduled'], 'paused', reason).catch(() => {});
+        const reason = `${what} failed after ${job.attemptsMade} attempts: ${describeFailure(error)}. Fix the cause, then resume.`;
+        campaigns.autoPause(campaignId, reason).then(
+          (paused) => paused && log('warn', 'campaign paused itself: a job ran out of attempts', { campaign: campaignId, reason }),
+          (pauseError: unknown) => log('error', 'could not pause the campaign after a job ran out of attempts', { campaign: campaignId, err: describeFailure(pauseError) }),
+        );
       }
     });
   }
   await Promise.all([batchWorker.waitUntilReady(), fanoutWorker.waitUntilReady()]);
 
   return {
-    async close() {
+    async close(timeoutMs = config.SHUTDOWN_TIMEOUT_MS) {
       stopping = true;
-      await Promise.all([batchWorker.close(), fanoutWorker.close()]);
-      await batchQueue.close();
+      const graceful = (async () => {
+        await Promise.all([batchWorker.close(), fanoutWorker.close()]);
+        await batchQueue.close();
+        await liveness.stop(true);
+        return true;
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const clean = await Promise.race([graceful, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+      clearTimeout(timer);
+      const unrecorded = [...pendingMarks.values()];
+      if (!clean) {
+        graceful.catch((error: unknown) => log('warn', 'closing the worker failed after the timeout', { err: describeFailure(error) }));
+        await liveness.stop(false);
+        log('error', `gave up waiting for Redis after ${timeoutMs} ms; ${unrecorded.length} answer(s) not recorded (they turn unclear)`, { unrecorded });
+      }
       await transport.close();
       // BullMQ leaves connections it was handed open.
       for (const connection of connections) connection.disconnect();
-      log('info', 'worker stopped; unfinished batches stay queued');
+      if (clean) log('info', 'worker stopped; unfinished batches stay queued');
+      return { clean, unrecorded };
     },
   };
 }

@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<{ register: Register }>> = {
   pause: () => import('./commands/campaign-control.ts'),
   resume: () => import('./commands/campaign-control.ts'),
   cancel: () => import('./commands/campaign-control.ts'),
+  update: () => import('./commands/update.ts'),
   resend: () => import('./commands/resend.ts'),
   publish: () => import('./commands/publish.ts'),
   worker: () => import('./commands/worker.ts'),

@@ -36,6 +36,17 @@ export const configSchema = z.object({
   PUBLIC_URL: url(['http:', 'https:']).default('http://127.0.0.1:4001'),
   /** Signs unsubscribe, confirm and preferences tokens (HMAC-SHA256). At least 32 characters. */
   DEPESCHE_SECRET: z.string().min(32, 'must be at least 32 characters; generate one with `openssl rand -hex 32`').optional(),
+  /**
+   * Earlier secrets, comma-separated, whose links (in mails already sent) still verify.
+   * A process started with the new DEPESCHE_SECRET and the old one here moves the
+   * installation's secret fingerprint in Redis to the new one: a rotation on purpose.
+   */
+  DEPESCHE_SECRET_PREVIOUS: z.string().optional(),
+  /**
+   * Allow real sends while PUBLIC_URL points at loopback or MAIL_FROM is at localhost
+   * (`depesche dev` sets it; `send --allow-dev-urls` does it once). Otherwise such a send is refused.
+   */
+  ALLOW_DEV_URLS: z.stringbool().default(false),
   /** Sender of every mail, e.g. `China AI2X Briefing <briefing@example.org>`. */
   MAIL_FROM: z.string().trim().min(3).default('Depesche <newsletter@localhost>'),
   /** Mailbox for List-Unsubscribe mailto: requests. Defaults to unsubscribe@<domain of MAIL_FROM>. */
@@ -64,6 +75,12 @@ export const configSchema = z.object({
   WORKER_HEAP_MB: int(0, 65_536).default(96),
   /** How long a worker holds a batch without renewing its lock; a crashed worker's batch is picked up again after about this long. */
   JOB_LOCK_MS: int(1_000, 600_000).default(30_000),
+  /**
+   * How long a stopping worker waits for the messages in flight and their ledger marks.
+   * When Redis does not answer within it, the worker exits non-zero and logs the answers
+   * it could not record (those recipients turn unclear).
+   */
+  SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(20_000),
   /** Public app. */
   HOST: z.string().default('0.0.0.0'),
   PORT: int(0, 65535).default(3000),

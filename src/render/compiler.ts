@@ -61,6 +61,11 @@ export interface Compiler {
   compileProbe(template: string): Promise<CompiledEdition[]>;
   /** What the templates and locale files cause, once (`depesche lint --templates`). */
   lintTemplates(): Promise<Finding[]>;
+  /**
+   * Compiles once and lints exactly those editions, for a send: what is frozen is what was
+   * linted. On a compile error the editions are empty and the findings say why.
+   */
+  compileForSend(slug: string): Promise<{ editions: CompiledEdition[]; findings: Finding[] }>;
   /** Drops caches a changed file affects; returns the affected slugs, or 'all'. */
   invalidate(changedPath: string): 'all' | string[];
 }
@@ -256,6 +261,24 @@ export function createCompiler(options: CompilerOptions): Compiler {
     return editions;
   }
 
+  async function compileForSend(slug: string): Promise<{ editions: CompiledEdition[]; findings: Finding[] }> {
+    let result;
+    try {
+      result = await build(slug);
+    } catch (error) {
+      if (error instanceof DepescheError) return { editions: [], findings: [findingFromError(error)] };
+      throw error;
+    }
+    const linted = result.editions.map((edition) => {
+      const doc = result.sent.find((d) => d.lang === edition.lang)!;
+      const source = documents.get(doc.file)?.source ?? '';
+      return { edition, doc, html: fillSample(edition, publicUrl).html, lines: source.split(/\r?\n/) };
+    });
+    const drafts = result.drafts.map((error): Finding => ({ ...findingFromError(error), severity: 'warning', message: `A draft left out of \`languages:\` does not build yet: ${error.message}` }));
+    const findings = [...(await lintIssue({ slug, docs: result.docs, editions: result.sent.map((d) => d.lang) }, linted)), ...drafts];
+    return { editions: result.editions, findings };
+  }
+
   return {
     async listIssues() {
       const slugs = await listIssueSlugs(contentDir);
@@ -286,20 +309,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
     },
 
     async lint(slug) {
-      let result;
-      try {
-        result = await build(slug);
-      } catch (error) {
-        if (error instanceof DepescheError) return [findingFromError(error)];
-        throw error;
-      }
-      const editions = result.editions.map((edition) => {
-        const doc = result.sent.find((d) => d.lang === edition.lang)!;
-        const source = documents.get(doc.file)?.source ?? '';
-        return { edition, doc, html: fillSample(edition, publicUrl).html, lines: source.split(/\r?\n/) };
-      });
-      const drafts = result.drafts.map((error): Finding => ({ ...findingFromError(error), severity: 'warning', message: `A draft left out of \`languages:\` does not build yet: ${error.message}` }));
-      return [...(await lintIssue({ slug, docs: result.docs, editions: result.sent.map((d) => d.lang) }, editions)), ...drafts];
+      return (await compileForSend(slug)).findings;
     },
 
     async listTemplates() {
@@ -336,6 +346,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
       findings.push(...(await lintShared({ translator: t, localesDir })));
       return findings;
     },
+
+    compileForSend,
 
     invalidate(changedPath) {
       const rel = relative(contentDir, resolve(contentDir, changedPath)).split(sep);

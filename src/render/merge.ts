@@ -77,5 +77,6 @@ export function sampleMergeValues(publicUrl: string, slug: string, lang: Lang, g
 
 /** "Hallo Anna," for a known name, the edition's anonymous greeting otherwise. */
 export function greetingFor(greeting: Greeting, name: string): string {
-  return name ? greeting.named.replace('{name}', name) : greeting.anonymous;
+  // A function replacement: a string one would read `$&`, `$'` and friends in the name as patterns.
+  return name ? greeting.named.replace('{name}', () => name) : greeting.anonymous;
 }

@@ -58,6 +58,8 @@ export interface SubscriptionSettings {
 export interface SubscriptionsDeps {
   store: RedisSubscriberStore;
   secret: string;
+  /** Earlier secrets (DEPESCHE_SECRET_PREVIOUS) whose links still verify after a rotation. */
+  previousSecrets?: readonly string[];
   urls: PublicUrls;
   mailer: ConfirmationMailer;
   spool: UnsubscribeSpool;
@@ -424,7 +426,7 @@ export class Subscriptions {
   }
 
   #verify(token: string, action: TokenClaims['act']): TokenClaims {
-    return verifyToken(token, action, this.#deps.secret);
+    return verifyToken(token, action, [this.#deps.secret, ...(this.#deps.previousSecrets ?? [])]);
   }
 
   async #subscriber(claims: TokenClaims): Promise<SubscriberRecord> {

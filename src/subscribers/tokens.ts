@@ -35,17 +35,21 @@ export function signToken(claims: TokenClaims, secret: string): string {
 const invalid = (message: string) =>
   new DepescheError('E_TOKEN', message, { hint: 'Use the link from your most recent email, or subscribe again.' });
 
-/** Returns the claims of a genuine, unexpired token for `action`; throws E_TOKEN otherwise. */
-export function verifyToken(token: string, action: TokenAction, secret: string, now = Date.now()): TokenClaims {
+/**
+ * Returns the claims of a genuine, unexpired token for `action`; throws E_TOKEN otherwise.
+ * Several secrets: the current one first, then earlier ones whose links still count.
+ */
+export function verifyToken(token: string, action: TokenAction, secret: string | readonly string[], now = Date.now()): TokenClaims {
   const [payload, signature, extra] = token.split('.');
   if (!payload || !signature || extra !== undefined || !/^[\w-]+$/.test(payload) || !/^[\w-]+$/.test(signature)) {
     throw invalid('This link is malformed.');
   }
-  const expected = mac(secret, payload);
   const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw invalid('This link is not valid.');
-  }
+  const genuine = (typeof secret === 'string' ? [secret] : secret).some((s) => {
+    const expected = mac(s, payload);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+  if (!genuine) throw invalid('This link is not valid.');
   let claims: TokenClaims;
   try {
     claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenClaims;

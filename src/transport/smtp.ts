@@ -5,7 +5,7 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Config } from '../config/schema.ts';
 import { DepescheError } from '../errors.ts';
 import './fast-data-stream.ts';
-import type { SentInfo, Transport } from './types.ts';
+import type { OutgoingMessage, SentInfo, Transport } from './types.ts';
 
 /**
  * Headers DKIM signs: nodemailer's list plus List-Unsubscribe-Post, which RFC 8058 wants
@@ -90,7 +90,7 @@ export function createSmtpTransport(config: SmtpTransportConfig): Transport {
           ? await new Promise<{ messageId: string; response: string }>((resolve, reject) =>
               pool!.send(direct, (error, sent) => (error ? reject(error) : resolve(sent!))),
             )
-          : ((await transporter.sendMail({ ...message, [TRACK]: tracker } as typeof message)) as { messageId: string; response: string });
+          : ((await transporter.sendMail({ ...message, [TRACK]: tracker } as unknown as SendMailOptions)) as { messageId: string; response: string });
         return { messageId: info.messageId, response: info.response } satisfies SentInfo;
       } catch (error) {
         if (error && typeof error === 'object') Object.assign(error, { dataSent: tracker.stream?.readableDidRead === true });
@@ -130,8 +130,8 @@ const PLAIN_ADDRESS = /^[\x21-\x7e]+@[\x21-\x7e]+$/;
  * else (more options, a non-ASCII address nodemailer would have to encode, no trailing
  * CRLF) takes nodemailer's full path.
  */
-function directMail(message: SendMailOptions, tracker: Tracker): DirectMail | undefined {
-  const { envelope, raw, messageId, ...rest } = message;
+function directMail(message: OutgoingMessage, tracker: Tracker): DirectMail | undefined {
+  const { envelope, raw, messageId, ...rest } = message as SendMailOptions;
   if (Object.keys(rest).length > 0 || !Buffer.isBuffer(raw) || !endsInCrlf(raw) || typeof messageId !== 'string') return undefined;
   const from = envelope?.from;
   const to = envelope?.to;

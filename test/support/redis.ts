@@ -18,6 +18,13 @@ export interface TestRedis {
   /** Start again on the same port and data folder; resolves when it answers PING. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** A connection for the test itself (made on first use, closed by `stop`). */
+  client(): Redis;
+}
+
+export interface StartRedisOptions {
+  /** Extra redis-server arguments; later ones win, e.g. `['--maxmemory-policy', 'allkeys-lru']`. */
+  args?: string[];
 }
 
 async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
@@ -38,7 +45,7 @@ async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'depesche-redis-'));
   let child: ChildProcess | undefined;
@@ -47,7 +54,7 @@ export async function startRedis(): Promise<TestRedis> {
     child = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always',
-        '--save', '', '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--logfile', ''],
+        '--save', '', '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--logfile', '', ...(options.args ?? [])],
       { stdio: 'ignore' },
     );
     child.on('error', (error) => {
@@ -66,13 +73,19 @@ export async function startRedis(): Promise<TestRedis> {
   };
 
   await launch();
+  let client: Redis | undefined;
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
     kill,
     restart: launch,
+    client() {
+      client ??= new Redis({ port, host: '127.0.0.1' });
+      return client;
+    },
     async stop() {
+      client?.disconnect();
       await kill();
       await rm(dir, { recursive: true, force: true });
     },

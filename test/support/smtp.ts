@@ -16,7 +16,7 @@ export interface CapturedMail<Parsed = ParsedMail> {
  * Decides the server's answer to one recipient. Return undefined to accept, or an SMTP
  * code and text to refuse, e.g. `{ code: 451, message: 'try later' }`.
  */
-export type FaultRule = (ctx: { rcpt: string; attempt: number }) => { code: number; message: string } | undefined;
+export type FaultRule = (ctx: { rcpt: string; attempt: number }) => { code: number; message: string; delayMs?: number } | undefined;
 
 export interface TestSmtp<Parsed = ParsedMail> {
   port: number;
@@ -33,6 +33,11 @@ export interface TestSmtp<Parsed = ParsedMail> {
    * sender hearing so: the case the delivery ledger calls unclear.
    */
   setDelay(ms: number): void;
+  /**
+   * Recipients whose connection is cut once their message is in, before the answer: the
+   * mail arrived, and the sender cannot know (a dropped connection after DATA).
+   */
+  setDrop(rule: ((rcpt: string) => boolean) | undefined): void;
   /** Resolves once `count` mails have arrived. */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -62,6 +67,7 @@ export async function startSmtp<Parse extends boolean = true>(
   const counts = new Map<string, number>();
   let fault: FaultRule | undefined;
   let delay = 0;
+  let drop: ((rcpt: string) => boolean) | undefined;
   const waiters: { count: number; resolve: () => void }[] = [];
 
   const server = new SMTPServer({
@@ -75,7 +81,9 @@ export async function startSmtp<Parse extends boolean = true>(
       const attempt = (attempts.get(rcpt) ?? 0) + 1;
       attempts.set(rcpt, attempt);
       const refusal = fault?.({ rcpt, attempt });
-      callback(refusal ? smtpError(refusal.code, refusal.message) : undefined);
+      const answer = () => callback(refusal ? smtpError(refusal.code, refusal.message) : undefined);
+      if (refusal?.delayMs) setTimeout(answer, refusal.delayMs);
+      else answer();
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -91,6 +99,11 @@ export async function startSmtp<Parse extends boolean = true>(
             waiters.splice(waiters.indexOf(waiter), 1);
             waiter.resolve();
           }
+        }
+        if (drop && to.some(drop)) {
+          const connections = (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections;
+          for (const connection of connections) if (connection.id === session.id) connection._socket.destroy();
+          return;
         }
         if (delay > 0) setTimeout(() => callback(), delay);
         else callback();
@@ -111,6 +124,9 @@ export async function startSmtp<Parse extends boolean = true>(
     },
     setDelay(ms) {
       delay = ms;
+    },
+    setDrop(rule) {
+      drop = rule;
     },
     waitFor(count, timeoutMs = 30_000) {
       if (mails.length >= count) return Promise.resolve();

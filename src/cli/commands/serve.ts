@@ -3,6 +3,7 @@ import { loadConfig, requireSecret } from '../../config/load.ts';
 import { createLogger } from '../../log.ts';
 import { assertAdminBind } from '../../server/admin/auth.ts';
 import { buildApps, listen } from '../../app/apps.ts';
+import { preflightRedis } from '../../app/preflight.ts';
 import { createSmtpTransport } from '../../transport/smtp.ts';
 import { action, intOption } from '../program.ts';
 
@@ -30,6 +31,7 @@ export function register(program: Command): void {
         assertAdminBind(config.ADMIN_HOST, config.ADMIN_TOKEN);
         requireSecret(config);
         const logger = createLogger({ level: config.LOG_LEVEL, name: 'depesche' });
+        await preflightRedis(config, (message) => logger.warn(message), { secret: true });
         const transport = createSmtpTransport(config);
         const apps = await buildApps({ config, logger, transport, watch: false });
         try {

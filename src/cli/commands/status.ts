@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { CampaignService, CampaignStatus } from '../../campaign/index.ts';
+import { describeSendTime, type CampaignService, type CampaignStatus } from '../../campaign/index.ts';
 import { action } from '../program.ts';
 import { withCampaigns } from './send.ts';
 
@@ -11,11 +11,15 @@ function duration(seconds: number | null): string {
   return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** One line per campaign: state, counts, rate, ETA, and why it stopped if it did. */
+/** One line per campaign: state, counts, rate, ETA, when it starts, why it stopped, and what ops should know. */
 export function formatStatusLine(s: CampaignStatus): string {
-  const counts = `total ${s.total}${s.fannedOut ? '' : '+'} · sent ${s.sent} · failed ${s.failed} · bounced ${s.bounced} · skipped ${s.skipped} · unclear ${s.unclear} · remaining ${s.remaining}`;
+  const previously = s.previously > 0 ? ` · reached before ${s.previously}` : '';
+  const counts = `total ${s.total}${s.fannedOut ? '' : '+'} · sent ${s.sent} · failed ${s.failed} · bounced ${s.bounced} · skipped ${s.skipped} · unclear ${s.unclear}${previously} · remaining ${s.remaining}`;
   const reason = s.reason && s.state !== 'sending' ? ` — ${s.reason}` : '';
-  return `${s.id}  ${s.slug} → ${s.list}  ${s.state}${reason}\n  ${counts} · ${s.rate} msgs/s · ETA ${duration(s.eta)}`;
+  const when = s.state === 'scheduled' || (s.state === 'paused' && !s.startedAt) ? ` for ${describeSendTime(Date.parse(s.at), s.zone)}` : '';
+  const parked = s.parked > 0 ? ` · ${s.parked} batch(es) parked` : '';
+  const warning = s.warning ? `\n  warning: ${s.warning}` : '';
+  return `${s.id}  ${s.slug} → ${s.list}  ${s.state}${when}${reason}\n  ${counts} · ${s.rate} msgs/s · ETA ${duration(s.eta)}${parked}${warning}`;
 }
 
 const finished = (s: CampaignStatus) => s.state === 'done' || s.state === 'cancelled';
@@ -70,8 +74,14 @@ export function register(program: Command): void {
             const unclear = await service.unclear(id);
             if (options.json) return out(JSON.stringify(unclear, null, 2));
             if (unclear.length === 0) return out(`Campaign ${id} has no unclear recipients.`);
-            for (const r of unclear) out(`${r.id}\t${r.email ?? '(deleted)'}\t${r.lang ?? ''}`);
-            process.stderr.write(`${unclear.length} unclear: a worker died between handing their mail to SMTP and recording the answer. Resend on purpose with \`depesche resend ${id} --unclear\`.\n`);
+            for (const r of unclear) out(`${r.id}\t${r.email ?? '(deleted)'}\t${r.lang ?? ''}\t${r.cause}`);
+            const causes = new Map<string, number>();
+            for (const r of unclear) causes.set(r.cause, (causes.get(r.cause) ?? 0) + 1);
+            const seen = [...causes].map(([cause, n]) => `${n} ${cause}`).join(', ');
+            process.stderr.write(
+              `${unclear.length} unclear (${seen}): their mail was handed to SMTP but the answer never reached the ledger, so it may or may not have arrived. ` +
+                `Resend on purpose with \`depesche resend ${id} --unclear\`.\n`,
+            );
             return;
           }
           const status = options.follow ? await follow(service, id) : await service.status(id);

@@ -6,12 +6,17 @@ import { action } from '../program.ts';
 export function register(program: Command): void {
   program
     .command('worker')
-    .description('Run a campaign worker: sends batches from Redis over SMTP until SIGTERM, then finishes what is in flight. Run as many as you like.')
+    .description(
+      'Run a campaign worker: sends batches from Redis over SMTP until SIGTERM, then finishes what is in flight ' +
+        '(waiting for Redis at most SHUTDOWN_TIMEOUT_MS). Run as many as you like.',
+    )
     .action(
       action(async () => {
         const config = loadConfig();
         execWithHeapCap(config);
-        await runWorkerProcess(config);
+        const code = await runWorkerProcess(config);
+        if (code !== 0) setTimeout(() => process.exit(code), 500).unref();
+        return code;
       }),
     );
 }

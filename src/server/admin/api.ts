@@ -6,13 +6,19 @@ import { DepescheError } from '../../errors.ts';
 export interface CreateCampaignInput {
   slug: string;
   list: string;
-  /** ISO 8601 time; absent sends now. */
+  /** ISO 8601 with an offset, or a wall-clock time with `zone` (or read in the server's TZ, and the answer says which); absent sends now. */
   at?: string;
+  /** IANA zone a wall-clock `at` is meant in, e.g. Europe/Berlin. */
+  zone?: string;
   /** Messages per second for this campaign; absent uses SEND_RATE. */
   rate?: number;
   /** Send an issue to a list that already got it. */
   again?: boolean;
+  /** Send only to readers no earlier campaign of the issue reached. */
+  rest?: boolean;
   dryRun?: boolean;
+  /** Send although PUBLIC_URL or MAIL_FROM are development defaults. */
+  allowDevUrls?: boolean;
 }
 
 /**
@@ -25,9 +31,11 @@ export interface AdminCampaigns {
   list(): Promise<unknown[]>;
   /** Counts: total, sent, failed, bounced, skipped, unclear, remaining, rate, ETA. */
   status(id: string): Promise<unknown>;
-  pause(id: string): Promise<unknown>;
+  pause(id: string, reason?: string): Promise<unknown>;
   resume(id: string): Promise<unknown>;
-  cancel(id: string): Promise<unknown>;
+  cancel(id: string, reason?: string): Promise<unknown>;
+  /** Re-compiles the issue and replaces the editions of a paused or scheduled campaign. */
+  update(id: string): Promise<unknown>;
   /** Recipients whose SMTP result is unknown after a crash. */
   unclear(id: string): Promise<unknown>;
   /** Sends to the unclear recipients on purpose. */
@@ -44,21 +52,25 @@ const createBody = z
   .object({
     slug: z.string().trim().min(1).max(200),
     list: z.string().trim().min(1).max(200),
-    at: z.iso.datetime({ offset: true }).optional(),
+    at: z.string().trim().min(1).max(100).optional(),
+    zone: z.string().trim().min(1).max(100).optional(),
     rate: z.number().int().min(1).max(100_000).optional(),
     again: z.boolean().optional(),
+    rest: z.boolean().optional(),
     dryRun: z.boolean().optional(),
+    allowDevUrls: z.boolean().optional(),
   })
   .strict();
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
+const reasonBody = z.object({ reason: z.string().trim().max(300).optional() }).strict();
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   const lines = result.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`);
   throw new DepescheError('E_INPUT', `Invalid ${what}: ${lines.join('; ')}`, {
-    hint: what === 'body' ? 'Send JSON like {"slug":"2026-11-20","list":"sample","at":"2026-11-21T08:00:00Z"}.' : undefined,
+    hint: what === 'body' ? 'Send JSON like {"slug":"2026-11-20","list":"sample","at":"2026-11-21T08:00:00+01:00"}.' : undefined,
   });
 }
 
@@ -72,9 +84,10 @@ function unavailable(what: string): never {
  * The JSON ops API under /api. Every answer is JSON; errors use the shape from errors.ts.
  *
  *   GET  /api/campaigns                  all campaigns, newest first
- *   POST /api/campaigns                  create (and with `at`, schedule) a campaign
+ *   POST /api/campaigns                  create (and with `at`, schedule) a campaign;
+ *                                        409 when the issue+list has a live campaign already
  *   GET  /api/campaigns/:id              status with counts
- *   POST /api/campaigns/:id/pause        pause | resume | cancel
+ *   POST /api/campaigns/:id/pause        pause | resume | cancel | update
  *   GET  /api/campaigns/:id/unclear      the unclear recipients
  *   POST /api/campaigns/:id/resend-unclear
  *   GET  /api/lists                      list stats by status and language
@@ -85,11 +98,12 @@ export function opsApi(app: FastifyInstance, deps: OpsApiDeps): void {
   app.get('/api', async () => ({
     endpoints: [
       'GET /api/campaigns',
-      'POST /api/campaigns {slug, list, at?, rate?, again?, dryRun?}',
+      'POST /api/campaigns {slug, list, at?, zone?, rate?, again?, rest?, dryRun?, allowDevUrls?}',
       'GET /api/campaigns/:id',
-      'POST /api/campaigns/:id/pause',
+      'POST /api/campaigns/:id/pause {reason?}',
       'POST /api/campaigns/:id/resume',
-      'POST /api/campaigns/:id/cancel',
+      'POST /api/campaigns/:id/cancel {reason?}',
+      'POST /api/campaigns/:id/update',
       'GET /api/campaigns/:id/unclear',
       'POST /api/campaigns/:id/resend-unclear',
       'GET /api/lists',
@@ -108,10 +122,12 @@ export function opsApi(app: FastifyInstance, deps: OpsApiDeps): void {
 
   app.get('/api/campaigns/:id', async (request) => campaigns().status(parse(idParams, request.params, 'id').id));
 
-  for (const verb of ['pause', 'resume', 'cancel'] as const) {
+  for (const verb of ['pause', 'resume', 'cancel', 'update'] as const) {
     app.post(`/api/campaigns/:id/${verb}`, async (request) => {
       const { id } = parse(idParams, request.params, 'id');
-      const result = await campaigns()[verb](id);
+      const { reason } = parse(reasonBody, request.body, 'body');
+      const api = campaigns();
+      const result = verb === 'pause' || verb === 'cancel' ? await api[verb](id, reason) : await api[verb](id);
       request.log.info({ campaign: id }, `campaign ${verb} through the ops API`);
       return result ?? { ok: true };
     });

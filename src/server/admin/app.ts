@@ -47,6 +47,8 @@ export interface AdminAppDeps {
   issues?: () => Promise<IssueChoice[]>;
   /** Default list in the send form. */
   defaultList?: string;
+  /** Why real sends are refused (development URLs); the campaigns page says so. */
+  sendRefusal?: string[];
 }
 
 /**
@@ -103,7 +105,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
     const subscribers = deps.subscribers;
     subscribersApi(app, () => subscribers);
   }
-  campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample' });
+  campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
   if (deps.inbox) inboxRoutes(app, deps.inbox);
 
   const serverAdapter = new FastifyAdapter();

@@ -10,6 +10,8 @@ export interface IssueChoice {
 export interface CampaignsPageDeps {
   issues?: (() => Promise<IssueChoice[]>) | undefined;
   defaultList: string;
+  /** Why a real send would be refused (development URLs); empty when sends may go out. */
+  sendRefusal?: string[] | undefined;
 }
 
 // The page is a thin client of the ops API, so the UI can do nothing the API cannot.
@@ -27,14 +29,16 @@ function counts(c) {
   return ['total','sent','failed','bounced','skipped','unclear','remaining'].filter((k) => typeof n[k] === 'number').map((k) => k + ' ' + n[k]).join(' · ');
 }
 // What each state allows; the API refuses the rest anyway.
-const actions = { scheduled: ['pause', 'cancel'], sending: ['pause', 'cancel'], paused: ['resume', 'cancel'] };
+const actions = { scheduled: ['pause', 'update', 'cancel'], sending: ['pause', 'cancel'], paused: ['resume', 'update', 'cancel'] };
+const when = (c) => c.state === 'scheduled' ? ' for ' + new Date(c.at).toLocaleString() + (c.zone ? ' (' + c.zone + ')' : '') : '';
 async function refresh() {
   try {
     const { campaigns } = await api('GET', '/api/campaigns');
     $('#rows').innerHTML = campaigns.length ? campaigns.map((c) => {
       const id = esc(c.id);
       const state = esc(c.state || c.status || '');
-      return '<tr><td><code>' + id + '</code></td><td>' + esc(c.slug) + '</td><td>' + esc(c.list) + '</td><td>' + state +
+      return '<tr><td><code>' + id + '</code></td><td>' + esc(c.slug) + '</td><td>' + esc(c.list) + '</td><td>' + state + esc(when(c)) +
+        (c.warning ? '<br><span class="fail">' + esc(c.warning) + '</span>' : '') +
         '</td><td>' + esc(counts(c)) + '</td><td>' +
         (actions[c.state] || []).map((v) => '<button data-id="' + id + '" data-verb="' + v + '">' + v + '</button>').join(' ') +
         (c.unclear ? ' <a href="/api/campaigns/' + id + '/unclear">' + c.unclear + ' unclear</a> <button data-id="' + id + '" data-verb="resend-unclear">resend unclear</button>' : '') +
@@ -54,7 +58,13 @@ $('#rows').addEventListener('click', async (ev) => {
   const b = ev.target.closest('button'); if (!b) return;
   if (b.dataset.verb === 'cancel' && !confirm('Cancel this campaign? Recipients not yet sent to will get nothing.')) return;
   if (b.dataset.verb === 'resend-unclear' && !confirm('Send again to every unclear recipient? Some of them may already have the mail.')) return;
-  try { await api('POST', '/api/campaigns/' + encodeURIComponent(b.dataset.id) + '/' + b.dataset.verb); } catch (e) { $('#error').textContent = e.message; }
+  if (b.dataset.verb === 'update' && !confirm("Replace this campaign's editions with the issue files as they are now? Readers sent to already keep the earlier text.")) return;
+  b.disabled = true;
+  try {
+    const result = await api('POST', '/api/campaigns/' + encodeURIComponent(b.dataset.id) + '/' + b.dataset.verb);
+    if (b.dataset.verb === 'update') $('#result').textContent = JSON.stringify(result, null, 2);
+    $('#error').textContent = '';
+  } catch (e) { $('#error').textContent = e.message; }
   refresh();
 });
 $('#send').addEventListener('submit', async (ev) => {
@@ -62,13 +72,23 @@ $('#send').addEventListener('submit', async (ev) => {
   const f = new FormData(ev.target);
   const body = { slug: f.get('slug'), list: f.get('list') };
   if (f.get('at')) body.at = new Date(f.get('at')).toISOString();
-  if (f.get('again')) body.again = true;
+  if (f.get('mode') === 'again') body.again = true;
+  if (f.get('mode') === 'rest') body.rest = true;
   if (ev.submitter && ev.submitter.name === 'dry') body.dryRun = true;
+  // One request at a time: a double-click must not post twice (the server would refuse
+  // the second with 409 anyway, naming the campaign the first one made).
+  const buttons = ev.target.querySelectorAll('button');
+  buttons.forEach((b) => { b.disabled = true; });
+  $('#send').setAttribute('aria-busy', 'true');
   try {
     const result = await api('POST', '/api/campaigns', body);
     $('#result').textContent = JSON.stringify(result, null, 2);
     $('#error').textContent = '';
   } catch (e) { $('#error').textContent = e.message; }
+  finally {
+    buttons.forEach((b) => { b.disabled = b.dataset.refused === 'true'; });
+    $('#send').removeAttribute('aria-busy');
+  }
   refresh();
 });
 refresh(); setInterval(refresh, 2000);
@@ -80,12 +100,17 @@ export function campaignsPage(app: FastifyInstance, deps: CampaignsPageDeps): vo
     const slugField = issues.length
       ? html`<select name="slug" required>${issues.map((i) => html`<option value="${i.slug}">${i.slug} — ${i.title}</option>`)}</select>`
       : html`<input name="slug" required placeholder="issue slug">`;
+    const refusal = deps.sendRefusal ?? [];
+    const refused = refusal.length > 0;
     const body = html`<h1>Campaigns</h1>
+${refused ? html`<p class="fail" id="refusal">Sending is refused here: ${refusal.join('; ')}. Set PUBLIC_URL and MAIL_FROM for production (or ALLOW_DEV_URLS=true for a test installation). Dry runs still work.</p>` : ''}
 <form id="send"><fieldset><legend>Send an issue</legend>
 <label>Issue ${slugField}</label> <label>List <input name="list" required value="${deps.defaultList}" size="12"></label>
-<label>At <input type="datetime-local" name="at" title="Leave empty to send now"></label>
-<label><input type="checkbox" name="again"> again</label>
-<button type="submit" name="send">Send</button> <button type="submit" name="dry">Dry run</button></fieldset></form>
+<label>At <input type="datetime-local" name="at" title="Leave empty to send now; read in this browser's time zone"></label>
+<label><input type="radio" name="mode" value="" checked> first send</label>
+<label><input type="radio" name="mode" value="again"> again to everyone</label>
+<label><input type="radio" name="mode" value="rest"> only the rest</label>
+<button type="submit" name="send" data-refused="${refused ? 'true' : 'false'}"${refused ? html` disabled title="${refusal.join('; ')}"` : ''}>Send</button> <button type="submit" name="dry" data-refused="false">Dry run</button></fieldset></form>
 <p id="error" class="fail"></p><pre id="result" class="muted"></pre>
 <table><thead><tr><th>Id</th><th>Issue</th><th>List</th><th>State</th><th>Counts</th><th></th></tr></thead><tbody id="rows"></tbody></table>
 <h2>Lists</h2>
