@@ -41,12 +41,18 @@ export const configSchema = z.object({
   UNSUBSCRIBE_MAILTO: z.string().email().optional(),
   /** Domain part of List-Id (RFC 2919), e.g. `briefing.example.org`. Defaults to the domain of PUBLIC_URL. */
   LIST_ID_DOMAIN: z.string().optional(),
-  /** Optional DKIM signing. All three or none. */
+  /** Optional DKIM signing: the domain (d=), with an RSA key, an Ed25519 key or both. */
   DKIM_DOMAIN: z.string().optional(),
+  /** Selector (s=) of the RSA key. */
   DKIM_SELECTOR: z.string().optional(),
-  /** PEM text of the private key, or a path to it in DKIM_PRIVATE_KEY_FILE. */
+  /** PEM text of the RSA private key, or a path to it in DKIM_PRIVATE_KEY_FILE. */
   DKIM_PRIVATE_KEY: z.string().optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
+  /** Selector of a second, Ed25519 key (RFC 8463); its signature goes beside the RSA one. */
+  DKIM_ED25519_SELECTOR: z.string().optional(),
+  /** PEM text of the Ed25519 private key, or a path to it in DKIM_ED25519_PRIVATE_KEY_FILE. */
+  DKIM_ED25519_PRIVATE_KEY: z.string().optional(),
+  DKIM_ED25519_PRIVATE_KEY_FILE: z.string().optional(),
   /** Global send rate across all workers, messages per second. */
   SEND_RATE: int(1, 100_000).default(200),
   /** Recipients per batch job. */

@@ -7,13 +7,9 @@ import { DepescheError } from '../errors.ts';
 import './fast-data-stream.ts';
 import type { SentInfo, Transport } from './types.ts';
 
-/**
- * Headers DKIM signs: nodemailer's list plus List-Unsubscribe-Post, which RFC 8058 wants
- * covered so nobody can add one-click unsubscribe to a forwarded copy.
- */
-export const DKIM_HEADERS =
-  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:' +
-  'Content-Language:List-Id:List-Unsubscribe:List-Unsubscribe-Post:List-Help:List-Subscribe:List-Post:List-Owner:List-Archive';
+import { DKIM_HEADERS } from './dkim.ts';
+
+export { DKIM_HEADERS };
 
 export type SmtpTransportConfig = Pick<Config, 'SMTP_URL' | 'SMTP_POOL_SIZE'> &
   Partial<Pick<Config, 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'DKIM_PRIVATE_KEY_FILE'>>;
