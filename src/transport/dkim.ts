@@ -49,8 +49,13 @@ export interface DkimOptions {
 export interface DkimSigner {
   /** The message with a DKIM-Signature field per key in front (made CRLF throughout and CRLF-terminated first, as SMTP will send it). */
   sign(message: Buffer): Buffer;
-  /** Just the DKIM-Signature field(s), CRLF-terminated, for a message that already has CRLF line ends. */
-  signatureFields(message: Buffer): string;
+  /**
+   * Just the DKIM-Signature field(s), CRLF-terminated, for a message with CRLF line ends,
+   * given whole or as the parts it will be written in. Parts that are whole lines (as the
+   * campaign builder's are) have their relaxed form cached per part, so the large parts an
+   * edition shares are canonicalised once, not once per recipient.
+   */
+  signatureFields(message: Buffer | readonly Buffer[]): string;
 }
 
 /**
@@ -91,12 +96,12 @@ export function createDkimSigner(options: DkimOptions): DkimSigner {
     };
   });
 
-  const signatureFields = (message: Buffer): string => {
-    const split = message.indexOf(HEADER_END);
-    // A message without a blank line is all header and has an empty body.
-    const headerEnd = split === -1 ? message.length : split + 2;
-    const bodyHash = createHash('sha256').update(relaxedBody(split === -1 ? message.subarray(message.length) : message.subarray(split + 4))).digest('base64');
-    const { names, data } = relaxedHeaders(message.subarray(0, headerEnd), wanted, wantedSet);
+  const signatureFields = (message: Buffer | readonly Buffer[]): string => {
+    const { head, body } = splitMessage(message);
+    const hash = createHash('sha256');
+    for (const part of relaxedBodyParts(body)) hash.update(part);
+    const bodyHash = hash.digest('base64');
+    const { names, data } = relaxedHeaders(head, wanted, wantedSet);
     let out = '';
     for (const key of keys) {
       const unsigned = `${key.head}\r\n h=${foldList(names)};\r\n bh=${bodyHash};\r\n b=`;
@@ -196,32 +201,89 @@ function relaxedValue(value: string): string {
 }
 
 /**
- * Relaxed body canonicalisation (RFC 6376 3.4.4) of a body with CRLF line ends. Natively
- * checked first: without tabs, double spaces and spaces before a line end only the empty
- * lines at the end change, and the body is hashed as a view of itself, without a copy.
+ * The header block (up to and including the CRLF that ends the last field) and the body
+ * (after the empty line), the body as parts when the message came in parts.
  */
-export function relaxedBody(body: Buffer): Buffer {
-  if (body.indexOf(TAB) === -1 && body.indexOf(TWO_SPACES) === -1 && body.indexOf(SPACE_CRLF) === -1 && body[body.length - 1] !== 0x20) {
-    return trimEmptyLines(body);
+function splitMessage(message: Buffer | readonly Buffer[]): { head: Buffer; body: Buffer[] } {
+  const parts = Buffer.isBuffer(message) ? [message] : message;
+  // The header ends in one of the first few (small) parts; only those are joined to find it.
+  for (let k = 1; k <= parts.length; k++) {
+    const first = k === 1 ? parts[0]! : Buffer.concat(parts.slice(0, k));
+    const split = first.indexOf(HEADER_END);
+    if (split !== -1) return { head: first.subarray(0, split + 2), body: [first.subarray(split + 4), ...parts.slice(k)] };
   }
-  const text = body
+  // No empty line: all header, empty body.
+  return { head: Buffer.concat(parts), body: [] };
+}
+
+const relaxedCache = new WeakMap<Buffer, Buffer>();
+// Parts this large are the ones an edition shares; smaller ones are a recipient's own.
+const CACHE_FROM = 1024;
+
+/**
+ * Relaxed body canonicalisation (RFC 6376 3.4.4) of a body with CRLF line ends, as the
+ * list of buffers to hash. The rules work line by line, so a body in parts that are each
+ * whole lines is the concatenation of its parts' relaxed forms, and a shared part's form
+ * is cached. Empty lines at the end are dropped; a non-empty body ends in one CRLF.
+ */
+export function relaxedBodyParts(body: Buffer | readonly Buffer[]): Buffer[] {
+  const parts = Buffer.isBuffer(body) ? [body] : body;
+  const wholeLines = parts.every((p) => p.length === 0 || endsInCrlf(p));
+  const relaxed = wholeLines ? parts.map(relaxedPart) : [relaxedLines(Buffer.concat(parts))];
+  // Drop the empty lines at the end, across parts.
+  let last = relaxed.length - 1;
+  while (last >= 0) {
+    const part = relaxed[last]!;
+    let end = part.length;
+    while (end >= 2 && part[end - 2] === 0x0d && part[end - 1] === 0x0a) end -= 2;
+    if (end > 0) {
+      relaxed[last] = end + 2 <= part.length ? part.subarray(0, end + 2) : Buffer.concat([part, CRLF]);
+      break;
+    }
+    last--;
+  }
+  return relaxed.slice(0, last + 1);
+}
+
+/** The relaxed form of one body as a single buffer (for tests and the bench). */
+export function relaxedBody(body: Buffer): Buffer {
+  const parts = relaxedBodyParts(body);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+function relaxedPart(part: Buffer): Buffer {
+  if (part.length < CACHE_FROM) return relaxedLines(part);
+  let relaxed = relaxedCache.get(part);
+  if (!relaxed) {
+    relaxed = relaxedLines(part);
+    relaxedCache.set(part, relaxed);
+  }
+  return relaxed;
+}
+
+/**
+ * Within lines: runs of SP/HTAB become one SP, and SP/HTAB before a line end go. Checked
+ * natively first: most text has neither tabs nor spaces before a line end, and then only
+ * runs of spaces (HTML indentation) need rewriting, which one simple regex does; a body
+ * with none of the three is returned as it is, without a copy.
+ */
+function relaxedLines(lines: Buffer): Buffer {
+  const tab = lines.indexOf(TAB) !== -1;
+  const trailing = lines.indexOf(SPACE_CRLF) !== -1 || lines[lines.length - 1] === 0x20;
+  if (!tab && !trailing) {
+    if (lines.indexOf(TWO_SPACES) === -1) return lines;
+    return Buffer.from(lines.toString('latin1').replace(/ {2,}/g, ' '), 'latin1');
+  }
+  const text = lines
     .toString('latin1')
-    .replace(/[ \t]+(?=\r\n|$)/g, '')
-    .replace(/[ \t]+/g, ' ');
-  return trimEmptyLines(Buffer.from(text, 'latin1'));
+    .replace(/[ \t]+\r\n/g, '\r\n')
+    .replace(/[ \t]+$/, '')
+    .replace(/[ \t]{2,}|\t/g, ' ');
+  return Buffer.from(text, 'latin1');
 }
 
 function endsInCrlf(buffer: Buffer): boolean {
   return buffer.length >= 2 && buffer[buffer.length - 2] === 0x0d && buffer[buffer.length - 1] === 0x0a;
-}
-
-/** No empty lines at the end; a non-empty body ends in exactly one CRLF. */
-function trimEmptyLines(body: Buffer): Buffer {
-  let end = body.length;
-  while (end >= 2 && body[end - 2] === 0x0d && body[end - 1] === 0x0a) end -= 2;
-  if (end === 0) return body.subarray(0, 0);
-  if (end + 2 <= body.length) return body.subarray(0, end + 2);
-  return Buffer.concat([body, CRLF]);
 }
 
 /** The h= list folded so no line of the field grows past about 76 characters. */
