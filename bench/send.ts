@@ -39,7 +39,7 @@ interface SinkCounts {
 }
 
 async function startSinkProcess() {
-  const child = fork(join(root, 'bench/send-sink.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(root, 'bench/_smtp-sink.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve((m as { port: number }).port)));
   const ask = (message: string) =>
     new Promise<SinkCounts>((resolve) => {
