@@ -22,11 +22,12 @@
 // each `label: ENV=value … --node-flag …`, e.g.
 //   BENCH_SEND_WORKERS='semi8: WORKER_HEAP_MB=0 --max-semi-space-size=8; none: WORKER_HEAP_MB=0'
 // BENCH_SEND_ROWS: a comma-separated subset of row keys (a, a-dkim, b, b-dkim, depesche,
-// depesche-dkim, and the variants' labels).
+// depesche-dkim, and the variants' labels). BENCH_SEND_WORKER_LOG: a file the workers'
+// stdout goes to (for node flags such as --trace-gc).
 // Runnable alone: `node bench/send.ts`.
 import { execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -146,7 +147,9 @@ export async function run(): Promise<void> {
   };
   /** A campaign to the whole list, sent by a fresh (warmed-up) worker process; everything measured from outside. */
   const depesche = (extraEnv: Record<string, string>, flags: string[]) => async (): Promise<Figures> => {
-    const worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(root, 'worker/index.ts')], { cwd: root, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
+    // BENCH_SEND_WORKER_LOG=<file>: the workers' stdout (e.g. --trace-gc) appended there.
+    const log = process.env.BENCH_SEND_WORKER_LOG ? openSync(process.env.BENCH_SEND_WORKER_LOG, 'a') : 'ignore';
+    const worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(root, 'worker/index.ts')], { cwd: root, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', log, 'inherit'] });
     try {
       await sendCampaign('warm-up');
       const before = { worker: cpuSeconds(worker.pid!), redis: cpuSeconds(redisPid), commands: await commandCount(admin), sink: (await sink.counts()).count };
@@ -166,6 +169,7 @@ export async function run(): Promise<void> {
     } finally {
       worker.kill('SIGTERM');
       await new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r)));
+      if (typeof log === 'number') closeSync(log);
     }
   };
 

@@ -10,6 +10,8 @@ import { prepareEdition } from '../src/campaign/mime.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { mergeMarker } from '../src/render/merge.ts';
 import { createDkimSigner, DKIM_HEADERS, dkimSignerFromConfig } from '../src/transport/dkim.ts';
+import { createSmtpTransport } from '../src/transport/smtp.ts';
+import { startSmtp } from './support/smtp.ts';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ed = generateKeyPairSync('ed25519');
@@ -45,9 +47,10 @@ interface Verdict {
 }
 
 /** Every DKIM-Signature of every message, as dkimpy sees it (one process for all of them). */
-function dkimpy(messages: Buffer[], dns = records()): Verdict[][] {
+function dkimpy(messages: (Buffer | { message: Buffer; dns: Record<string, string> })[], dns = records()): Verdict[][] {
   const script = join(import.meta.dirname, 'support/dkim-verify.py');
-  const input = JSON.stringify(messages.map((message) => ({ message: message.toString('base64'), records: dns })));
+  const items = messages.map((m) => (Buffer.isBuffer(m) ? { message: m, dns } : m));
+  const input = JSON.stringify(items.map((item) => ({ message: item.message.toString('base64'), records: item.dns })));
   return JSON.parse(execFileSync(PYTHON, [script], { input }).toString()) as Verdict[][];
 }
 
@@ -138,8 +141,7 @@ describe('DKIM signer', () => {
     const header = Buffer.from(signed.toString('latin1').replace('Subject: ', 'Subject: X'), 'latin1');
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const otherEd = generateKeyPairSync('ed25519');
-    const [bodyVerdict, headerVerdict] = dkimpy([body, header]);
-    const [keyVerdict] = dkimpy([signed], records(other.publicKey, otherEd.publicKey));
+    const [bodyVerdict, headerVerdict, keyVerdict] = dkimpy([body, header, { message: signed, dns: records(other.publicKey, otherEd.publicKey) }]);
     for (const verdict of [bodyVerdict!, headerVerdict!, keyVerdict!]) expect(verdict.map((v) => v.ok)).toEqual([false, false]);
   });
 
@@ -189,6 +191,31 @@ describe('DKIM signer', () => {
     const oddParts = [text.slice(0, 200), text.slice(200, 207), text.slice(207)].map((p) => Buffer.from(p, 'latin1'));
     expect(signer.signatureFields(wholeLineParts)).toBe(signer.signatureFields(messy[0]!));
     expect(signer.signatureFields(oddParts)).toBe(signer.signatureFields(messy[0]!));
+  });
+
+  it.skipIf(verifierMissing)("today's SMTP transport signs campaign messages with both keys on its direct path", async () => {
+    const smtp = await startSmtp({ parse: false });
+    const dir = mkdtempSync(join(tmpdir(), 'dkim-'));
+    writeFileSync(join(dir, 'rsa.pem'), rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(join(dir, 'ed.pem'), ed.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const transport = createSmtpTransport({
+      SMTP_URL: smtp.url,
+      SMTP_POOL_SIZE: 2,
+      DKIM_DOMAIN: DOMAIN,
+      DKIM_SELECTOR: 'rsa2026',
+      DKIM_PRIVATE_KEY_FILE: join(dir, 'rsa.pem'),
+      DKIM_ED25519_SELECTOR: 'ed2026',
+      DKIM_ED25519_PRIVATE_KEY_FILE: join(dir, 'ed.pem'),
+    });
+    try {
+      const message = prepared.build(readers[2]!, 'run3');
+      await transport.sendMail({ envelope: message.envelope, messageId: message.messageId, raw: message.raw });
+      const arrived = Buffer.from(smtp.mails[0]!.raw, 'utf8');
+      expect(dkimpy([arrived])[0]!.map((v) => v.ok)).toEqual([true, true]);
+    } finally {
+      await transport.close();
+      await smtp.close();
+    }
   });
 
   it('reads its keys from the settings once, and says what is wrong with bad ones', () => {
