@@ -65,8 +65,8 @@ export const configSchema = z.object({
   SEND_ATTEMPTS: int(1, 50).default(8),
   /** First retry delay of a batch after 4xx answers or connection faults; doubles on each try. */
   RETRY_BACKOFF_MS: int(10, 3_600_000).default(5_000),
-  /** Old-generation heap cap of a worker process in MB (0: Node's defaults). With it the young generation is kept small too; V8 otherwise grows both lazily under a send's churn. */
-  WORKER_HEAP_MB: int(0, 65_536).default(96),
+  /** Old-generation heap cap of a worker process in MB; 0: none. The young generation is kept at 8 MB semi-spaces either way. A cap up to 256 MB bounds RSS near 160 MB but costs about a fifth more CPU per message (see src/app/worker-process.ts). */
+  WORKER_HEAP_MB: int(0, 65_536).default(0),
   /** How long a worker holds a batch without renewing its lock; a crashed worker's batch is picked up again after about this long. */
   JOB_LOCK_MS: int(1_000, 600_000).default(30_000),
   /** Public app. */
