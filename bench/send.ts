@@ -7,8 +7,8 @@
 //   (a) nodemailer `sendMail` on a pooled transporter, MIME built per message (and + DKIM)
 //   (b) the same pool, the MIME built once per edition and each reader's values spliced
 //       in (Depesche's builder), sent as `raw` (and + DKIM, nodemailer's signer)
-//   Depesche: campaign in Redis, fan-out, batches, ledger, one worker process (and + DKIM
-//       with today's worker, i.e. nodemailer's signer); BENCH_SEND_WORKERS adds variants
+//   Depesche: campaign in Redis, fan-out, batches, ledger, one worker process (and + DKIM,
+//       RSA-2048, signed by src/transport/dkim.ts); BENCH_SEND_WORKERS adds variants
 //
 // Per row: msgs/s, sender CPU µs per message (the worker's for Depesche, from /proc),
 // redis-server CPU µs per message (from /proc of this bench's own redis-server), Redis
@@ -180,7 +180,7 @@ export async function run(): Promise<void> {
     { key: 'b', label: '(b) same pool, MIME prebuilt, values spliced, raw', measure: baseline('nodemailer-raw', COUNT) },
     { key: 'b-dkim', label: '(b) + DKIM (nodemailer)', measure: baseline('nodemailer-raw-dkim', quarter) },
     { key: 'depesche', label: 'Depesche, one worker, end to end', measure: depesche({}, []) },
-    { key: 'depesche-dkim', label: 'Depesche + DKIM (today: nodemailer signer)', measure: depesche(dkimEnv, []) },
+    { key: 'depesche-dkim', label: 'Depesche + DKIM (our signer), one worker', measure: depesche(dkimEnv, []) },
     ...parseVariants(process.env.BENCH_SEND_WORKERS ?? '').map((v) => ({ key: v.label, label: `Depesche, worker ${v.label}`, measure: depesche(v.env, v.flags) })),
   ];
   const wanted = process.env.BENCH_SEND_ROWS?.split(',').map((k) => k.trim());
