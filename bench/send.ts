@@ -1,80 +1,102 @@
-// Send benchmark: BENCH_SEND_COUNT recipients (default 20,000, half DE, half EN) end to
-// end — campaign in Redis, fan-out, batches, ledger, a worker PROCESS, pooled SMTP — into
-// an SMTP sink running in its own process. Baseline in the same run: the same mails with
-// plain nodemailer `sendMail`, one non-pooled transporter per message (a new SMTP
-// connection each), personalized the usual way (fill the HTML and text, let nodemailer
-// build the MIME), with as many messages in flight as the worker allows, over the first
-// BENCH_SEND_BASELINE_COUNT (default 2,000) of the same mails.
-// Prints msgs/s for both, the ratio and the worker's peak RSS.
-// Runnable alone: `npx node bench/send.ts`.
-import { fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import nodemailer from 'nodemailer';
+// Send benchmark: Depesche end to end against what a competent developer would write, in
+// one run, interleaved (every row once per round, ROUNDS rounds), each sender in a process
+// of its own, into the SMTP sink in another process. The sample briefing, readers half DE,
+// half EN, SMTP pool BENCH_SEND_POOL (default 40) on every side, 2×pool in flight.
+//
+// Rows:
+//   (a) nodemailer `sendMail` on a pooled transporter, MIME built per message (and + DKIM)
+//   (b) the same pool, the MIME built once per edition and each reader's values spliced
+//       in (Depesche's builder), sent as `raw` (and + DKIM, nodemailer's signer)
+//   Depesche: campaign in Redis, fan-out, batches, ledger, one worker process (and + DKIM,
+//       RSA-2048, signed by src/transport/dkim.ts); BENCH_SEND_WORKERS adds variants
+//
+// Per row: msgs/s, sender CPU µs per message (the worker's for Depesche, from /proc),
+// redis-server CPU µs per message (from /proc of this bench's own redis-server), Redis
+// commands per message (INFO commandstats before and after), and the sender's peak RSS.
+// Medians over the rounds; then one summary line.
+//
+// BENCH_SEND_COUNT readers per Depesche run (default 3,000); the per-message-MIME rows
+// send a quarter as many (they run at about a tenth of the speed). BENCH_SEND_ROUNDS
+// (default 3). BENCH_SEND_FSYNC: the redis-server's appendfsync (default everysec, as
+// docker-compose.yml runs it). BENCH_SEND_WORKERS: extra worker variants, `;`-separated,
+// each `label: ENV=value … --node-flag …`, e.g.
+//   BENCH_SEND_WORKERS='semi8: WORKER_HEAP_MB=0 --max-semi-space-size=8; none: WORKER_HEAP_MB=0'
+// BENCH_SEND_ROWS: a comma-separated subset of row keys (a, a-dkim, b, b-dkim, depesche,
+// depesche-dkim, and the variants' labels). BENCH_SEND_WORKER_LOG: a file the workers'
+// stdout goes to (for node flags such as --trace-gc).
+// Runnable alone: `node bench/send.ts`.
+import { execFile, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { CampaignService } from '../src/campaign/index.ts';
 import { createRedis, keyspace, loadConfig } from '../src/config/index.ts';
 import { createCompiler } from '../src/render/index.ts';
-import { compileMerge, fillMerge, greetingFor } from '../src/render/merge.ts';
 import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
-import { signToken } from '../src/subscribers/tokens.ts';
 import { startRedis } from '../test/support/redis.ts';
+import { cpuSeconds, loadAverage, median, peakRssMb, root, startSinkProcess } from './_support.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const COUNT = Number(process.env.BENCH_SEND_COUNT ?? 20_000);
-// The baseline runs at a few dozen mails per second; the first 2,000 of the same mails
-// give its rate without making `npm run bench` take ten minutes. Set it to COUNT for all.
-const BASELINE_COUNT = Math.min(COUNT, Number(process.env.BENCH_SEND_BASELINE_COUNT ?? 2_000));
-// 40 connections (80 messages in flight, for the baseline too): measured on 2 cores,
-// 5,000 mails: pool 5 → 346 msgs/s, 10 → 445, 20 → 538, 40 → 692; the more answers
-// arrive per event-loop turn, the more claims and marks share one Redis write.
+const COUNT = Number(process.env.BENCH_SEND_COUNT ?? 3_000);
+const ROUNDS = Number(process.env.BENCH_SEND_ROUNDS ?? 3);
 const POOL = Number(process.env.BENCH_SEND_POOL ?? 40);
+const FSYNC = process.env.BENCH_SEND_FSYNC ?? 'everysec';
 const SLUG = '2026-02-22-china-ai2x';
 const SECRET = 'b'.repeat(40);
 const PUBLIC_URL = 'https://news.example.org';
+const WARM_UP = 200;
+const exec = promisify(execFile);
 
-interface SinkCounts {
-  count: number;
-  distinct: number;
+interface Figures {
+  msgsPerSecond: number;
+  cpuUs: number;
+  redisCpuUs?: number;
+  redisCommands?: number;
+  peakRssMb: number;
+  note?: string;
 }
 
-async function startSinkProcess() {
-  const child = fork(join(root, 'bench/send-sink.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve((m as { port: number }).port)));
-  const ask = (message: string) =>
-    new Promise<SinkCounts>((resolve) => {
-      child.once('message', (m) => resolve(m as SinkCounts));
-      child.send(message);
+interface Row {
+  key: string;
+  label: string;
+  measure(): Promise<Figures>;
+}
+
+/** Total calls of every command so far, from INFO commandstats. */
+async function commandCount(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/calls=(\d+)/g)) total += Number(match[1]);
+  return total;
+}
+
+function parseVariants(text: string): { label: string; env: Record<string, string>; flags: string[] }[] {
+  return text
+    .split(';')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [label, rest = ''] = entry.split(/:(.*)/s) as [string, string?];
+      const words = rest.trim().split(/\s+/).filter(Boolean);
+      return {
+        label: label.trim(),
+        env: Object.fromEntries(words.filter((w) => !w.startsWith('--')).map((w) => w.split(/=(.*)/s).slice(0, 2) as [string, string])),
+        flags: words.filter((w) => w.startsWith('--')),
+      };
     });
-  return {
-    pid: child.pid!,
-    url: `smtp://127.0.0.1:${port}`,
-    counts: () => ask('count'),
-    reset: () => ask('reset'),
-    stop: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.send('stop'))),
-  };
 }
-
-/** CPU seconds (user + system) a process has used, from /proc; robust to a busy machine. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Peak resident set of a process, from the kernel's high-water mark. */
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 1024);
-}
-
-// BENCH_REDIS_APPENDFSYNC=always|everysec|no: Redis' AOF fsync policy for the run (the
-// test default is always); compare the cost of the strict setting with everysec.
-const APPENDFSYNC = process.env.BENCH_REDIS_APPENDFSYNC ?? 'always';
 
 export async function run(): Promise<void> {
-  const redis = await startRedis({ args: ['--appendfsync', APPENDFSYNC] });
+  const redis = await startRedis();
   const sink = await startSinkProcess();
+  const scratch = mkdtempSync(join(tmpdir(), 'depesche-bench-send-'));
+  const admin = new Redis(redis.url);
+  await admin.config('SET', 'appendfsync', FSYNC);
+  const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))![1]);
+  const keyFile = join(scratch, 'dkim.pem');
+  writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const env = {
     REDIS_URL: redis.url,
     SMTP_URL: sink.url,
@@ -89,94 +111,121 @@ export async function run(): Promise<void> {
     LOG_LEVEL: 'warn',
     CONTENT_DIR: root,
   };
+  const dkimEnv = { DKIM_DOMAIN: 'example.org', DKIM_SELECTOR: 'bench', DKIM_PRIVATE_KEY_FILE: keyFile };
   const config = loadConfig({ env });
   const connection = createRedis(config);
   const store = new RedisSubscriberStore(connection, keyspace(config.DEPESCHE_PREFIX));
-  const compiler = createCompiler({ contentDir: root, publicUrl: PUBLIC_URL });
-  const editions = await compiler.compile(SLUG);
+  const editions = await createCompiler({ contentDir: root, publicUrl: PUBLIC_URL }).compile(SLUG);
+  const editionsFile = join(scratch, 'editions.json');
+  writeFileSync(editionsFile, JSON.stringify(editions));
   const service = new CampaignService({ config, redis: connection, subscribers: store, compiler: { compileForSend: async () => ({ editions, findings: [] }) } });
-  let worker: ReturnType<typeof spawn> | undefined;
-  try {
-    const rows = Array.from({ length: COUNT }, (_, i) => ({ email: `reader${i}@example.net`, name: `Reader ${i}`, lang: (i % 2 ? 'en' : 'de') as 'de' | 'en' }));
-    const ids: string[] = [];
-    for (let i = 0; i < rows.length; i += 5000) ids.push(...(await store.upsertMany(rows.slice(i, i + 5000), 'bench', { defaultStatus: 'active' })).map((r) => r.id));
-    const htmlBytes = editions.map((e) => `${e.lang} ${Math.round(e.html.length / 1024)} KB`).join(', ');
-    console.log(`send: ${COUNT} recipients, editions ${htmlBytes} of HTML, SMTP pool ${POOL}, sink in its own process, Redis appendfsync ${APPENDFSYNC}`);
+  const rows = Array.from({ length: COUNT }, (_, i) => ({ email: `reader${i}@example.net`, name: `Reader ${i}`, lang: (i % 2 ? 'en' : 'de') as 'de' | 'en' }));
+  for (let i = 0; i < rows.length; i += 5000) await store.upsertMany(rows.slice(i, i + 5000), 'bench', { defaultStatus: 'active' });
+  // A small list each fresh worker sends to first, unmeasured, as the baselines warm up
+  // before they measure: connections open, code compiled.
+  await store.upsertMany(rows.slice(0, WARM_UP), 'warm-up', { defaultStatus: 'active' });
 
-    // ── Depesche: worker process, Redis ledger, pooled SMTP ──────────────────────────
-    // BENCH_SEND_WORKER_FLAGS passes node flags to the worker, e.g. --cpu-prof for profiling.
-    const flags = (process.env.BENCH_SEND_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
-    worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(root, 'worker/index.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-    await new Promise((r) => setTimeout(r, 1500)); // let it connect; not part of the measurement
-    const started = performance.now();
-    const cpuBefore = cpuSeconds(worker.pid!);
-    const sinkCpuBefore = cpuSeconds(sink.pid);
-    const { id } = await service.create({ slug: SLUG, list: 'bench' });
-    for (;;) {
-      const status = await service.status(id!);
-      if (status.state === 'done') break;
-      await new Promise((r) => setTimeout(r, 50));
+  /** One sender child of bench/_smtp-sender.ts: its own figures, measured inside it after a warm-up. */
+  const baseline = (way: string, count: number) => async (): Promise<Figures> => {
+    const before = (await sink.counts()).count;
+    const { stdout } = await exec(join(root, 'node_modules/.bin/node'), [join(root, 'bench/_smtp-sender.ts'), way, sink.url, editionsFile, String(count), String(POOL)], { cwd: root, maxBuffer: 1 << 20 });
+    const figures = JSON.parse(stdout.trim().split('\n').at(-1)!) as Figures;
+    const arrived = (await sink.counts()).count - before;
+    return { ...figures, note: `${count} sent, sink got ${arrived} with the warm-up` };
+  };
+
+  const sent = new Set<string>();
+  const sendCampaign = async (list: string) => {
+    const { id } = await service.create({ slug: SLUG, list, again: sent.has(list) });
+    sent.add(list);
+    let status = await service.status(id!);
+    while (status.state !== 'done') {
+      await new Promise((r) => setTimeout(r, 250));
+      status = await service.status(id!);
     }
-    const seconds = (performance.now() - started) / 1000;
-    const status = await service.status(id!);
-    const rss = peakRssMb(worker.pid!);
-    const cpuPerMessage = ((cpuSeconds(worker.pid!) - cpuBefore) / COUNT) * 1e6;
-    const sinkCpuPerMessage = ((cpuSeconds(sink.pid) - sinkCpuBefore) / COUNT) * 1e6;
-    const received = await sink.counts();
-    const depesche = COUNT / seconds;
-    console.log(`  depesche : ${depesche.toFixed(0)} msgs/s (${COUNT} in ${seconds.toFixed(1)} s; sent ${status.sent}, unclear ${status.unclear}, sink got ${received.count} for ${received.distinct} addresses), worker peak RSS ${rss} MB, worker CPU ${cpuPerMessage.toFixed(0)} µs/msg, sink CPU ${sinkCpuPerMessage.toFixed(0)} µs/msg`);
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker!.once('exit', r));
-    worker = undefined;
-    await sink.reset();
+    return status;
+  };
+  /** A campaign to the whole list, sent by a fresh (warmed-up) worker process; everything measured from outside. */
+  const depesche = (extraEnv: Record<string, string>, flags: string[]) => async (): Promise<Figures> => {
+    // BENCH_SEND_WORKER_LOG=<file>: the workers' stdout (e.g. --trace-gc) appended there.
+    const log = process.env.BENCH_SEND_WORKER_LOG ? openSync(process.env.BENCH_SEND_WORKER_LOG, 'a') : 'ignore';
+    const worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(root, 'worker/index.ts')], { cwd: root, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', log, 'inherit'] });
+    try {
+      await sendCampaign('warm-up');
+      const before = { worker: cpuSeconds(worker.pid!), redis: cpuSeconds(redisPid), commands: await commandCount(admin), sink: (await sink.counts()).count };
+      const started = performance.now();
+      const status = await sendCampaign('bench');
+      const seconds = (performance.now() - started) / 1000;
+      const figures: Figures = {
+        msgsPerSecond: COUNT / seconds,
+        cpuUs: ((cpuSeconds(worker.pid!) - before.worker) / COUNT) * 1e6,
+        redisCpuUs: ((cpuSeconds(redisPid) - before.redis) / COUNT) * 1e6,
+        // The bench's own status polls (a few commands every 250 ms) are counted too: under 0.05 per message.
+        redisCommands: ((await commandCount(admin)) - before.commands) / COUNT,
+        peakRssMb: peakRssMb(worker.pid!),
+      };
+      const arrived = (await sink.counts()).count - before.sink;
+      return { ...figures, note: `sent ${status.sent}, unclear ${status.unclear}, sink got ${arrived}` };
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r)));
+      if (typeof log === 'number') closeSync(log);
+    }
+  };
 
-    // ── Baseline: plain nodemailer, a transporter per message ────────────────────────
-    const templates = Object.fromEntries(editions.map((e) => [e.lang, { e, html: compileMerge(e.html), text: compileMerge(e.text) }]));
-    const inFlight = POOL * 2;
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: inFlight }, async () => {
-        while (next < BASELINE_COUNT) {
-          const i = next++;
-          const row = rows[i]!;
-          const { e, html, text } = templates[row.lang]!;
-          const unsubscribeUrl = `${PUBLIC_URL}/unsubscribe/${signToken({ act: 'unsubscribe', sub: ids[i]!, cmp: 'baseline' }, SECRET)}`;
-          const values = {
-            name: row.name,
-            greeting: greetingFor(e.greeting, row.name),
-            unsubscribeUrl,
-            preferencesUrl: `${PUBLIC_URL}/preferences/${signToken({ act: 'preferences', sub: ids[i]!, cmp: 'baseline' }, SECRET)}`,
-            viewOnlineUrl: `${PUBLIC_URL}/archive/${SLUG}/${row.lang}`,
-            subscribeUrl: `${PUBLIC_URL}/subscribe?lang=${row.lang}`,
-            archiveUrl: `${PUBLIC_URL}/archive`,
-          };
-          const transporter = nodemailer.createTransport(sink.url);
-          await transporter.sendMail({
-            from: env.MAIL_FROM,
-            to: { name: row.name, address: row.email },
-            subject: e.subject,
-            html: fillMerge(html, values, 'html'),
-            text: fillMerge(text, values, 'text'),
-            headers: { 'Content-Language': row.lang, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
-            list: { unsubscribe: [unsubscribeUrl, 'mailto:unsubscribe@example.org?subject=unsubscribe'], id: 'bench.example.org' },
-          });
-          transporter.close();
-        }
-      }),
-    );
-    const baseSeconds = (performance.now() - t0) / 1000;
-    const baseline = BASELINE_COUNT / baseSeconds;
-    const baseReceived = await sink.counts();
-    console.log(`  baseline : ${baseline.toFixed(0)} msgs/s (${BASELINE_COUNT} in ${baseSeconds.toFixed(1)} s, ${inFlight} in flight; sink got ${baseReceived.count}) — nodemailer sendMail, one non-pooled transporter per message`);
-    console.log(`  ratio    : ${(depesche / baseline).toFixed(1)}× baseline; worker peak RSS ${rss} MB (aim: ≥ 5×, < 200 MB)`);
+  const quarter = Math.ceil(COUNT / 4);
+  const all: Row[] = [
+    { key: 'a', label: '(a) nodemailer sendMail, pooled, MIME per message', measure: baseline('nodemailer-mime', quarter) },
+    { key: 'a-dkim', label: '(a) + DKIM (nodemailer)', measure: baseline('nodemailer-mime-dkim', quarter) },
+    { key: 'b', label: '(b) same pool, MIME prebuilt, values spliced, raw', measure: baseline('nodemailer-raw', COUNT) },
+    { key: 'b-dkim', label: '(b) + DKIM (nodemailer)', measure: baseline('nodemailer-raw-dkim', quarter) },
+    { key: 'depesche', label: 'Depesche, one worker, end to end', measure: depesche({}, []) },
+    { key: 'depesche-dkim', label: 'Depesche + DKIM (our signer), one worker', measure: depesche(dkimEnv, []) },
+    ...parseVariants(process.env.BENCH_SEND_WORKERS ?? '').map((v) => ({ key: v.label, label: `Depesche, worker ${v.label}`, measure: depesche(v.env, v.flags) })),
+  ];
+  const wanted = process.env.BENCH_SEND_ROWS?.split(',').map((k) => k.trim());
+  const chosen = all.filter((row) => !wanted || wanted.includes(row.key));
+  const results = new Map<string, Figures[]>(chosen.map((row) => [row.key, []]));
+  const loads = [loadAverage()];
+  console.log(`send: ${COUNT} readers (DE/EN), editions ${editions.map((e) => `${e.lang} ${Math.round(e.html.length / 1024)} KB`).join(', ')} of HTML, SMTP pool ${POOL}, sink in its own process, redis appendfsync ${FSYNC}, ${ROUNDS} interleaved rounds`);
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const row of chosen) {
+        const figures = await row.measure();
+        results.get(row.key)!.push(figures);
+        if (process.env.BENCH_VERBOSE) console.log(`    round ${round + 1} ${row.key}: ${JSON.stringify(figures)}`);
+      }
+      loads.push(loadAverage());
+    }
   } finally {
-    worker?.kill('SIGKILL');
+    admin.disconnect();
     await service.close();
     connection.disconnect();
     await sink.stop();
     await redis.stop();
   }
+
+  const med = (key: string, pick: (f: Figures) => number | undefined) => {
+    const values = (results.get(key) ?? []).map(pick).filter((v): v is number => v !== undefined);
+    return values.length ? median(values) : undefined;
+  };
+  const fmt = (value: number | undefined, digits = 0) => (value === undefined ? '—' : value.toFixed(digits));
+  console.log(`  load average ${loads.join(' → ')}`);
+  console.log(`  ${'row'.padEnd(52)} ${'msgs/s'.padStart(7)} ${'CPU µs/msg'.padStart(11)} ${'redis µs/msg'.padStart(13)} ${'redis cmds/msg'.padStart(15)} ${'peak RSS MB'.padStart(12)}`);
+  for (const row of chosen) {
+    console.log(
+      `  ${row.label.padEnd(52)} ${fmt(med(row.key, (f) => f.msgsPerSecond)).padStart(7)} ${fmt(med(row.key, (f) => f.cpuUs)).padStart(11)} ${fmt(med(row.key, (f) => f.redisCpuUs)).padStart(13)} ${fmt(med(row.key, (f) => f.redisCommands), 1).padStart(15)} ${fmt(med(row.key, (f) => f.peakRssMb)).padStart(12)}   ${results.get(row.key)!.at(-1)?.note ?? ''}`,
+    );
+  }
+  const ratio = (a: string, b: string) => {
+    const x = med(a, (f) => f.msgsPerSecond);
+    const y = med(b, (f) => f.msgsPerSecond);
+    return x && y ? `${(x / y).toFixed(2)}×` : '—';
+  };
+  console.log(
+    `  summary: Depesche ${fmt(med('depesche', (f) => f.msgsPerSecond))} msgs/s at ${fmt(med('depesche', (f) => f.cpuUs))} µs worker CPU + ${fmt(med('depesche', (f) => f.redisCpuUs))} µs redis per message = ${ratio('depesche', 'a')} (a) and ${ratio('depesche', 'b')} (b); ` +
+      `with DKIM ${ratio('depesche-dkim', 'a-dkim')} (a) and ${ratio('depesche-dkim', 'b-dkim')} (b); worker peak RSS ${fmt(med('depesche', (f) => f.peakRssMb))} MB`,
+  );
 }
 
 if (import.meta.main) await run();

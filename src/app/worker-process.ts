@@ -11,19 +11,29 @@ import { createSmtpLatencyRecorder } from '../transport/smtp-latency.ts';
 import { preflightRedis } from './preflight.ts';
 
 const HEAP_FLAG = '--max-old-space-size';
+const YOUNG_FLAG = '--max-semi-space-size';
 
 /**
- * Under a send's steady churn of short-lived objects V8 grows the heap lazily: a worker
- * reached 320 MB of RSS with under 30 MB of live objects. Capping the old generation
- * (WORKER_HEAP_MB) and keeping the young one small (8 MB semi-spaces) holds it near
- * 140 MB at nearly the same speed; either alone does not. Node cannot change these once
- * running, so the worker replaces itself (same process id, via execve) with one that has
- * the flags, unless a cap was given already or WORKER_HEAP_MB is 0.
+ * Heap settings of a worker, measured with `npm run bench -- send` (BENCH_SEND_WORKERS,
+ * 5,000–6,000 readers, interleaved, on a loaded 2-core machine):
+ *
+ *   Node's defaults                        ~850 µs CPU/message   265–273 MB peak RSS
+ *   8 MB semi-spaces only                  ~740 µs               206–216 MB   (the default)
+ *   8 MB semi-spaces + old-space cap 96    ~900 µs               150–163 MB
+ *     (caps of 192 and 256 MB cost the same as 96)
+ *
+ * A small young generation keeps the send's short-lived garbage cheap. Any old-space cap
+ * up to 256 MB puts V8 into its small-heap mode: about 47 full collections per 5,000
+ * messages instead of 8–25, about a fifth more CPU per message. What RSS the cap saves is
+ * garbage waiting for a full collection (mostly message buffers), so the cap is there for
+ * hosts that must bound memory (WORKER_HEAP_MB), not the default. Node cannot change these
+ * once running, so the worker replaces itself (same process id, via execve) with one that
+ * has the flags, unless heap flags were given already (execArgv or NODE_OPTIONS).
  */
 export function execWithHeapCap(config: Config): void {
-  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.includes(HEAP_FLAG));
-  if (given || config.WORKER_HEAP_MB === 0 || typeof process.execve !== 'function') return;
-  const flags = [`${HEAP_FLAG}=${config.WORKER_HEAP_MB}`, '--max-semi-space-size=8'];
+  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.includes(HEAP_FLAG) || arg.includes(YOUNG_FLAG));
+  if (given || typeof process.execve !== 'function') return;
+  const flags = [`${YOUNG_FLAG}=8`, ...(config.WORKER_HEAP_MB > 0 ? [`${HEAP_FLAG}=${config.WORKER_HEAP_MB}`] : [])];
   process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
 }
 

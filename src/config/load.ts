@@ -64,10 +64,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     });
   }
   const config = parsed.data;
-  const dkim = [config.DKIM_DOMAIN, config.DKIM_SELECTOR, config.DKIM_PRIVATE_KEY ?? config.DKIM_PRIVATE_KEY_FILE];
-  if (dkim.some(Boolean) && !dkim.every(Boolean)) {
-    throw new DepescheError('E_CONFIG', 'Invalid configuration:\n  DKIM_*: DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and a private key together.', {
-      hint: 'Set all three (DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE), or none to send unsigned.',
+  const rsa = [config.DKIM_SELECTOR, config.DKIM_PRIVATE_KEY ?? config.DKIM_PRIVATE_KEY_FILE];
+  const ed25519 = [config.DKIM_ED25519_SELECTOR, config.DKIM_ED25519_PRIVATE_KEY ?? config.DKIM_ED25519_PRIVATE_KEY_FILE];
+  const keys = [rsa, ed25519].filter((pair) => pair.some(Boolean));
+  if ((config.DKIM_DOMAIN || keys.length > 0) && (!config.DKIM_DOMAIN || keys.length === 0 || keys.some((pair) => !pair.every(Boolean)))) {
+    throw new DepescheError('E_CONFIG', 'Invalid configuration:\n  DKIM_*: DKIM needs DKIM_DOMAIN and, for each key, its selector and the private key together.', {
+      hint: 'Set DKIM_DOMAIN with DKIM_SELECTOR and DKIM_PRIVATE_KEY(_FILE), and/or DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY(_FILE); or none to send unsigned.',
     });
   }
   return config;

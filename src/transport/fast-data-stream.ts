@@ -1,4 +1,5 @@
 import type { Transform, TransformCallback } from 'node:stream';
+import { isCanonical, markCanonical } from './canonical.ts';
 
 /**
  * nodemailer's SMTP DATA stream checks every byte of every message in JavaScript for a
@@ -35,16 +36,7 @@ export function needsNoEscaping(chunk: Buffer, lastByte: number | false): boolea
 }
 
 let installed = false;
-const canonical = new WeakSet<Buffer>();
-
-/**
- * Marks buffers that are whole CRLF lines with no line starting with a dot (the campaign
- * builder's message parts), so they pass without even the scan. A chunk that arrives
- * otherwise (sliced, re-chunked, or after a line left open) is scanned as usual.
- */
-export function markCanonical(...buffers: Buffer[]): void {
-  for (const buffer of buffers) canonical.add(buffer);
-}
+export { markCanonical };
 
 /**
  * Installs the fast path once per process, on the module nodemailer's ESM build imports;
@@ -59,7 +51,7 @@ export async function installFastDataStream(): Promise<boolean> {
     const original = DataStream?.prototype._transform;
     if (!DataStream || typeof original !== 'function') return false;
     DataStream.prototype._transform = function (chunk, encoding, done) {
-      const trusted = Buffer.isBuffer(chunk) && canonical.has(chunk) && this.lastByte !== 0x0d && chunk[0] !== 0x0a && chunk[0] !== DOT;
+      const trusted = Buffer.isBuffer(chunk) && isCanonical(chunk) && this.lastByte !== 0x0d && chunk[0] !== 0x0a && chunk[0] !== DOT;
       if (Buffer.isBuffer(chunk) && (trusted || needsNoEscaping(chunk, this.lastByte))) {
         if (chunk.length === 0) return done();
         this.inByteCount += chunk.length;

@@ -7,17 +7,13 @@ import { DepescheError } from '../errors.ts';
 import './fast-data-stream.ts';
 import type { OutgoingMessage, SentInfo, Transport } from './types.ts';
 
-/**
- * Headers DKIM signs: nodemailer's list plus List-Unsubscribe-Post, which RFC 8058 wants
- * covered so nobody can add one-click unsubscribe to a forwarded copy.
- */
-export const DKIM_HEADERS =
-  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:' +
-  'Content-Language:List-Id:List-Unsubscribe:List-Unsubscribe-Post:List-Help:List-Subscribe:List-Post:List-Owner:List-Archive';
+import { DKIM_HEADERS, dkimSignerFromConfig, type DkimConfig, type DkimSigner } from './dkim.ts';
 
-export type SmtpTransportConfig = Pick<Config, 'SMTP_URL' | 'SMTP_POOL_SIZE'> &
-  Partial<Pick<Config, 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'DKIM_PRIVATE_KEY_FILE'>>;
+export { DKIM_HEADERS };
 
+export type SmtpTransportConfig = Pick<Config, 'SMTP_URL' | 'SMTP_POOL_SIZE'> & DkimConfig;
+
+/** nodemailer's DKIM (RSA only) for the mails it composes itself: proofs and system mails. */
 function dkimOptions(config: SmtpTransportConfig) {
   if (!config.DKIM_DOMAIN || !config.DKIM_SELECTOR) return undefined;
   let privateKey = config.DKIM_PRIVATE_KEY;
@@ -46,6 +42,9 @@ function dkimOptions(config: SmtpTransportConfig) {
  */
 export function createSmtpTransport(config: SmtpTransportConfig): Transport {
   const dkim = dkimOptions(config);
+  // Campaign messages are signed by our own signer (key parsed once, RSA and Ed25519) and
+  // keep the direct path; see dkim.ts.
+  const signer = dkimSignerFromConfig(config);
   const transporter = nodemailer.createTransport({
     url: config.SMTP_URL,
     pool: true,
@@ -80,12 +79,12 @@ export function createSmtpTransport(config: SmtpTransportConfig): Transport {
     done();
   });
   const pool = (transporter as unknown as { transporter?: PoolLike }).transporter;
-  const canDirect = !dkim && pool?.name === 'SMTP (pool)' && typeof pool.send === 'function';
+  const canDirect = pool?.name === 'SMTP (pool)' && typeof pool.send === 'function';
   return {
     async sendMail(message) {
       const tracker: Tracker = {};
       try {
-        const direct = canDirect ? directMail(message, tracker) : undefined;
+        const direct = canDirect ? directMail(message, tracker, signer) : undefined;
         const info = direct
           ? await new Promise<{ messageId: string; response: string }>((resolve, reject) =>
               pool!.send(direct, (error, sent) => (error ? reject(error) : resolve(sent!))),
@@ -130,12 +129,13 @@ const PLAIN_ADDRESS = /^[\x21-\x7e]+@[\x21-\x7e]+$/;
  * else (more options, a non-ASCII address nodemailer would have to encode, no trailing
  * CRLF) takes nodemailer's full path.
  */
-function directMail(message: OutgoingMessage, tracker: Tracker): DirectMail | undefined {
-  const { envelope, raw, messageId, ...rest } = message as SendMailOptions;
-  if (Object.keys(rest).length > 0 || !Buffer.isBuffer(raw) || !endsInCrlf(raw) || typeof messageId !== 'string') return undefined;
+function directMail(message: OutgoingMessage, tracker: Tracker, signer: DkimSigner | undefined): DirectMail | undefined {
+  const { envelope, raw: unsigned, messageId, ...rest } = message as SendMailOptions;
+  if (Object.keys(rest).length > 0 || !Buffer.isBuffer(unsigned) || !endsInCrlf(unsigned) || typeof messageId !== 'string') return undefined;
   const from = envelope?.from;
   const to = envelope?.to;
   if (typeof from !== 'string' || typeof to !== 'string' || !PLAIN_ADDRESS.test(from) || !PLAIN_ADDRESS.test(to)) return undefined;
+  const raw = signer ? signer.sign(unsigned) : unsigned;
   return {
     data: { envelope: { from, to: [to] }, messageId },
     message: {

@@ -1,4 +1,4 @@
-// SMTP sink for bench/send.ts, run as its own process (fork) so the sink's CPU does not
+// SMTP sink for the send and smtp benchmarks, run as its own process (fork) so the sink's CPU does not
 // count against the sender. It accepts everything, keeps nothing, and reports counts
 // over IPC: { port } once listening, then { count, distinct } for every 'count' request.
 import { SMTPServer } from 'smtp-server';
