@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { fileURLToPath } from 'node:url';
 import { ReturnAddresses, returnAddressSettings } from '../../src/inbound/return-addresses.ts';
 import type { VerpClaims } from '../../src/inbound/verp.ts';
@@ -28,4 +30,24 @@ export function fixture(name: string, claims: VerpClaims = READER, addresses = t
     .replaceAll('{{MESSAGE_ID}}', `${claims.campaignId}.${claims.subscriberId}.r1@example.org`)
     .replaceAll('{{CAMPAIGN}}', claims.campaignId);
   return Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'utf8');
+}
+
+/** A logger whose lines a test can read. */
+export function captureLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return {
+    logger: createLogger({ level: 'info', pretty: false, destination }),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 }
