@@ -21,7 +21,12 @@ export interface ReaderRef {
   email?: string;
   /** Message-ID of the mail the report is about, with angle brackets. */
   messageId?: string;
-  by: 'verp' | 'message-id' | 'address' | 'none';
+  /**
+   * How campaign and reader were found: a signed VERP token; the original Message-ID; the
+   * values we set on the message at a sending provider (`metadata`, trusted because the
+   * webhook that returns them is authenticated); or only the address.
+   */
+  by: 'verp' | 'message-id' | 'metadata' | 'address' | 'none';
 }
 
 interface EventBase {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { DepescheError } from '../../errors.ts';
 import type { VerpClaims } from '../verp.ts';
+import { attributeReader } from '../attribution.ts';
 import type { ReturnAddresses } from '../return-addresses.ts';
 import type { MessageIdResolver, ReaderRef, ReturnSource } from '../types.ts';
 import { addressesIn, field, headerFields, type Fields } from './fields.ts';
@@ -116,40 +116,15 @@ export function eventKey(mail: Mail, ...parts: (string | undefined)[]): string {
     .slice(0, 40)}`;
 }
 
-/**
- * Who a report is about. A signed token wins: in the envelope or delivery headers, then in
- * the returned original's Return-Path or List-Unsubscribe. Then the original Message-ID,
- * resolved by the campaign side. Last, the address alone (with the campaign header of the
- * original, if it has one).
- *
- * `single` is false when a report names several failed recipients: a token names one
- * reader, so it cannot stand for all of them, and only its campaign is used.
- */
-export async function attribute(mail: Mail, email: string | undefined, single = true): Promise<ReaderRef> {
-  const { addresses, resolveMessageId } = mail.context;
-  const original = mail.original;
-  const messageId = field(original, 'message-id')?.match(/<[^>]+>/)?.[0];
-  const base = { ...(email ? { email: email.toLowerCase() } : {}), ...(messageId ? { messageId } : {}) };
-  const tokens: VerpClaims[] = [];
-  if (mail.ours.bounce) tokens.push(mail.ours.bounce);
-  if (mail.ours.unsubscribe) tokens.push(mail.ours.unsubscribe);
-  for (const address of [...addressesIn(field(original, 'return-path')), ...addressesIn(field(original, 'list-unsubscribe'))]) {
-    const found = addresses.recognize(address);
-    if (found && (found.kind === 'bounce' || found.kind === 'unsubscribe')) tokens.push(found.claims);
-  }
-  const token = tokens[0];
-  if (token && single) return { ...base, campaignId: token.campaignId, subscriberId: token.subscriberId, by: 'verp' };
-  if (messageId && resolveMessageId && single) {
-    let resolved;
-    try {
-      resolved = await resolveMessageId(messageId);
-    } catch (cause) {
-      // Storage trouble, not a bad message: the caller reports a temporary failure and the report comes again.
-      throw new DepescheError('E_REDIS', `Could not look up the original Message-ID ${messageId}.`, { cause });
-    }
-    if (resolved) return { ...base, ...resolved, by: 'message-id' };
-  }
-  const campaignId = token?.campaignId ?? field(original, 'x-depesche-campaign')?.trim();
-  if (email) return { ...base, ...(campaignId ? { campaignId } : {}), by: 'address' };
-  return { ...base, ...(campaignId ? { campaignId } : {}), by: 'none' };
+/** Who a report read from a message is about; see `attributeReader`. */
+export function attribute(mail: Mail, email: string | undefined, single = true): Promise<ReaderRef> {
+  const tokens = [mail.ours.bounce, mail.ours.unsubscribe].filter((t): t is VerpClaims => t !== undefined);
+  return attributeReader({
+    addresses: mail.context.addresses,
+    resolveMessageId: mail.context.resolveMessageId,
+    tokens,
+    original: mail.original,
+    email,
+    single,
+  });
 }
