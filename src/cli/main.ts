@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<{ register: Register }>> = {
   cancel: () => import('./commands/campaign-control.ts'),
   resend: () => import('./commands/resend.ts'),
   worker: () => import('./commands/worker.ts'),
+  inbound: () => import('./commands/inbound.ts'),
   serve: () => import('./commands/serve.ts'),
   dev: () => import('./commands/dev.ts'),
 };
