@@ -4,7 +4,7 @@ import { ImapPoller } from '../src/inbound/imap-poller.ts';
 import { MemoryReturnSink } from '../src/inbound/memory-sink.ts';
 import type { ReturnSink } from '../src/inbound/types.ts';
 import { startDovecot, type TestDovecot } from './support/dovecot.ts';
-import { CAMPAIGN, captureLogger, fixture, READER, testAddresses } from './support/returns.ts';
+import { CAMPAIGN, captureLogger, DOWN_SINK, fixture, READER, switchableSink, testAddresses } from './support/returns.ts';
 
 const addresses = testAddresses();
 let dovecot: TestDovecot;
@@ -78,12 +78,7 @@ function poller(overrides: Partial<ConstructorParameters<typeof ImapPoller>[0]> 
     quarantineMailbox: 'Depesche/Unreadable',
     pollSeconds: 60,
     addresses,
-    sink: {
-      bounce: (e) => current.bounce(e),
-      rejection: (e) => current.rejection(e),
-      complaint: (e) => current.complaint(e),
-      unsubscribe: (e) => current.unsubscribe(e),
-    },
+    sink: switchableSink(() => current),
     logger: log.logger,
     ...overrides,
   });
@@ -127,11 +122,7 @@ describe('the IMAP poller against Dovecot', () => {
   it('leaves mail unseen while the sink is down, and applies it once when it is back', async () => {
     await deliver(fixture('postfix-dsn-user-unknown.eml'));
     await deliver(fixture('unsubscribe-legacy.eml'));
-    current = {
-      bounce: async () => {
-        throw new Error('Connection is closed.');
-      },
-    } as unknown as ReturnSink;
+    current = DOWN_SINK;
     expect(await poller().pollOnce()).toEqual({ processed: 0, kept: 0, deferred: 2 });
     expect((await subjects('INBOX')).length).toBe(2);
     current = sink;

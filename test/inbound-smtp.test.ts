@@ -9,7 +9,7 @@ import { DirectoryQuarantine } from '../src/inbound/quarantine.ts';
 import { startInboundSmtp, type InboundSmtp } from '../src/inbound/smtp-listener.ts';
 import type { ReturnSink } from '../src/inbound/types.ts';
 import { freePort } from './support/ports.ts';
-import { CAMPAIGN, captureLogger, fixture, READER, testAddresses } from './support/returns.ts';
+import { CAMPAIGN, captureLogger, DOWN_SINK, fixture, READER, switchableSink, testAddresses } from './support/returns.ts';
 
 const addresses = testAddresses();
 const OTHER = { campaignId: CAMPAIGN, subscriberId: 'second-reader-01' };
@@ -38,12 +38,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port,
     addresses,
-    sink: {
-      bounce: (e) => current.bounce(e),
-      rejection: (e) => current.rejection(e),
-      complaint: (e) => current.complaint(e),
-      unsubscribe: (e) => current.unsubscribe(e),
-    },
+    sink: switchableSink(() => current),
     quarantine: new DirectoryQuarantine(join(dir, 'quarantine')),
     logger: log.logger,
     maxBytes: 200_000,
@@ -135,12 +130,7 @@ describe('depesche inbound over SMTP', () => {
   });
 
   it('answers 451 while the sink is down, and the retry is applied once', async () => {
-    current = {
-      ...sink,
-      bounce: async () => {
-        throw new Error('Connection is closed.');
-      },
-    } as unknown as ReturnSink;
+    current = DOWN_SINK;
     expect(await refusal(addresses.bounceAddress(READER)!, fixture('postfix-dsn-user-unknown.eml'))).toMatchObject({ responseCode: 451 });
     expect(sink.readers.get(READER.subscriberId)!.status).toBe('active');
     current = sink;

@@ -7,7 +7,7 @@ import type { ReturnSink } from '../src/inbound/types.ts';
 import { INBOUND_WEBHOOK_ROUTES, inboundWebhooks } from '../src/inbound/webhooks/plugin.ts';
 import { MemorySeenTokens } from '../src/inbound/webhooks/seen-tokens.ts';
 import { HttpsCertificateSource, snsStringToSign, type CertificateSource, type SnsMessage } from '../src/inbound/webhooks/sns.ts';
-import { CAMPAIGN, READER, testAddresses } from './support/returns.ts';
+import { CAMPAIGN, DOWN_SINK, READER, switchableSink, testAddresses } from './support/returns.ts';
 import { createTestCa, type TestCa, type TestCertificate } from './support/test-ca.ts';
 
 const addresses = testAddresses();
@@ -36,12 +36,7 @@ beforeAll(async () => {
   app = Fastify({ trustProxy: true });
   await app.register(
     inboundWebhooks({
-      sink: {
-        bounce: (e) => current.bounce(e),
-        rejection: (e) => current.rejection(e),
-        complaint: (e) => current.complaint(e),
-        unsubscribe: (e) => current.unsubscribe(e),
-      },
+      sink: switchableSink(() => current),
       addresses,
       ses: { topicArns: [TOPIC], certificates, seen: new MemorySeenTokens(), confirm: async (url) => void confirmed.push(url) },
       postmark: POSTMARK,
@@ -67,12 +62,6 @@ beforeEach(() => {
   fetched.length = 0;
   confirmed.length = 0;
 });
-
-const downSink = {
-  bounce: async () => {
-    throw new Error('Connection is closed.');
-  },
-} as unknown as ReturnSink;
 
 // ── Amazon SES via SNS ─────────────────────────────────────────────────────────
 
@@ -177,7 +166,7 @@ describe('Amazon SES via SNS', () => {
 
   it('answers 503 while the sink is down, so SNS retries, and applies the retry once', async () => {
     const message = snsSigned({ Message: sesBounce('mei.lin@example.com', '550 5.1.1 user unknown', '5.1.1') });
-    current = downSink;
+    current = DOWN_SINK;
     expect((await postSns(message)).statusCode).toBe(503);
     current = sink;
     expect((await postSns(message)).statusCode).toBe(200);
@@ -306,7 +295,7 @@ describe('Mailgun', () => {
 
   it('answers 503 while the sink is down and takes Mailgun\'s retry with the same token', async () => {
     const payload = mailgunPayload(mailgunFailed('ev-7', 'mei.lin@example.com'));
-    current = downSink;
+    current = DOWN_SINK;
     expect((await postMailgun(payload)).statusCode).toBe(503);
     current = sink;
     expect((await postMailgun(payload)).statusCode).toBe(200);

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { fileURLToPath } from 'node:url';
 import { ReturnAddresses, returnAddressSettings } from '../../src/inbound/return-addresses.ts';
+import type { ReturnSink } from '../../src/inbound/types.ts';
 import type { VerpClaims } from '../../src/inbound/verp.ts';
 
 /** One installation as the return-path tests see it. */
@@ -51,3 +52,21 @@ export function captureLogger(): { logger: Logger; lines: () => Record<string, u
         .map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }
+
+/** A sink that forwards to whichever sink `current()` names, so a test can swap in a failing one mid-run. */
+export function switchableSink(current: () => ReturnSink): ReturnSink {
+  return {
+    bounce: (e) => current().bounce(e),
+    rejection: (e) => current().rejection(e),
+    complaint: (e) => current().complaint(e),
+    unsubscribe: (e) => current().unsubscribe(e),
+  };
+}
+
+/** Storage that is down: every method fails the way a closed Redis connection does. */
+export const DOWN_SINK: ReturnSink = {
+  bounce: () => Promise.reject(new Error('Connection is closed.')),
+  rejection: () => Promise.reject(new Error('Connection is closed.')),
+  complaint: () => Promise.reject(new Error('Connection is closed.')),
+  unsubscribe: () => Promise.reject(new Error('Connection is closed.')),
+};

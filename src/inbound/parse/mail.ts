@@ -4,7 +4,7 @@ import type { VerpClaims } from '../verp.ts';
 import { attributeReader } from '../attribution.ts';
 import type { ReturnAddresses } from '../return-addresses.ts';
 import type { MessageIdResolver, ReaderRef, ReturnSource } from '../types.ts';
-import { addressesIn, field, headerFields, type Fields } from './fields.ts';
+import { addressesIn, headerFields, type Fields } from './fields.ts';
 import { leafParts } from './mime-parts.ts';
 
 /** What a parser is told besides the message. */
