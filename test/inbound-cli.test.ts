@@ -1,16 +1,21 @@
-import { spawn, execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { Command } from 'commander';
 import nodemailer from 'nodemailer';
+import { startInbound } from '../src/app/inbound-process.ts';
+import { register } from '../src/cli/commands/inbound.ts';
+import { loadConfig } from '../src/config/load.ts';
+import type { DepescheError } from '../src/errors.ts';
+import { createLogger } from '../src/log.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/ports.ts';
 import { CAMPAIGN, fixture, READER, SECRET, testAddresses } from './support/returns.ts';
 
 const REPO = join(import.meta.dirname, '..');
-const run = promisify(execFile);
+const silent = createLogger({ level: 'silent', pretty: false });
 let dir: string;
 
 beforeAll(async () => {
@@ -31,19 +36,21 @@ const env = () => ({
 });
 
 describe('depesche inbound', () => {
-  it('has --help with its options', async () => {
-    const { stdout } = await run(process.execPath, [join(REPO, 'bin/depesche.js'), 'inbound', '--help'], { env: env() });
-    for (const option of ['--smtp-port', '--smtp-host', '--no-smtp', '--no-imap']) expect(stdout).toContain(option);
+  it('has --help with its options', () => {
+    const program = new Command('depesche');
+    register(program);
+    const help = program.commands.find((c) => c.name() === 'inbound')!.helpInformation();
+    for (const option of ['--smtp-port', '--smtp-host', '--no-smtp', '--no-imap']) expect(help).toContain(option);
   });
 
-  it('listens, reads a bounce, prints it (no sink wired yet) and stops cleanly on SIGTERM', async () => {
+  it('runs as a real process: listens, reads a bounce, prints it (no sink wired yet) and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [join(REPO, 'bin/depesche.js'), 'inbound', '--smtp-port', String(port)], { env: env() });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const waitFor = async (pattern: RegExp) => {
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 30_000;
       while (!pattern.test(out)) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${pattern} in:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
@@ -61,29 +68,26 @@ describe('depesche inbound', () => {
     expect(await exited).toBe(0);
   });
 
-  it('says which port is taken and exits 1', async () => {
+  it('says which port is taken', async () => {
     const blocker = createServer();
     const port = await freePort();
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     try {
-      const result = await run(process.execPath, [join(REPO, 'bin/depesche.js'), 'inbound', '--smtp-port', String(port)], { env: env() }).then(
-        () => ({ code: 0, stderr: '' }),
-        (e: { code: number; stderr: string }) => e,
-      );
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`Cannot listen on 127.0.0.1:${port}`);
-      expect(result.stderr).toContain('--smtp-port');
+      const config = loadConfig({ env: env(), flags: { INBOUND_SMTP_PORT: port } });
+      const error = (await startInbound(config, { smtp: true, imap: false, logger: silent }).then(
+        (run) => (void run.close(), new Error('expected a refusal')),
+        (e: unknown) => e,
+      )) as DepescheError;
+      expect(error.format()).toContain(`Cannot listen on 127.0.0.1:${port}`);
+      expect(error.hint).toContain('--smtp-port');
     } finally {
       blocker.close();
     }
   });
 
-  it('refuses to run with nothing to do', async () => {
-    const result = await run(process.execPath, [join(REPO, 'bin/depesche.js'), 'inbound', '--no-smtp'], { env: env() }).then(
-      () => ({ code: 0, stderr: '' }),
-      (e: { code: number; stderr: string }) => e,
-    );
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/Nothing to run/);
+  it('refuses to run with nothing to do, and --imap without IMAP_URL', async () => {
+    const config = loadConfig({ env: env() });
+    await expect(startInbound(config, { smtp: false, imap: false, logger: silent })).rejects.toThrow(/Nothing to run/);
+    await expect(startInbound(config, { smtp: false, imap: true, logger: silent })).rejects.toThrow(/IMAP_URL is not set/);
   });
 });
