@@ -78,42 +78,47 @@ function checkId(name: string, id: string, max: number): void {
   }
 }
 
+// Bits in, base32 characters out, five at a time. Values are at most 8 bits wide, so the
+// accumulator never holds more than 12 bits.
 class BitWriter {
-  #chars: string[] = [];
+  #out = '';
   #acc = 0;
   #bits = 0;
   write(value: number, bits: number): void {
-    for (let i = bits - 1; i >= 0; i--) {
-      this.#acc = (this.#acc << 1) | ((value >> i) & 1);
-      if (++this.#bits === 5) {
-        this.#chars.push(BASE32[this.#acc]!);
-        this.#acc = 0;
-        this.#bits = 0;
-      }
+    this.#acc = (this.#acc << bits) | value;
+    this.#bits += bits;
+    while (this.#bits >= 5) {
+      this.#bits -= 5;
+      this.#out += BASE32[(this.#acc >> this.#bits) & 31];
     }
+    this.#acc &= (1 << this.#bits) - 1;
   }
   finish(): string {
     if (this.#bits > 0) this.write(0, 5 - this.#bits);
-    return this.#chars.join('');
+    return this.#out;
   }
 }
 
 class BitReader {
-  #values: number[];
-  #pos = 0;
+  readonly #values: number[];
+  #next = 0;
+  #acc = 0;
+  #bits = 0;
   constructor(values: number[]) {
     this.#values = values;
   }
   get remaining(): number {
-    return this.#values.length * 5 - this.#pos;
+    return (this.#values.length - this.#next) * 5 + this.#bits;
   }
   read(bits: number): number {
-    let out = 0;
-    for (let i = 0; i < bits; i++, this.#pos++) {
-      const value = this.#values[Math.floor(this.#pos / 5)]!;
-      out = (out << 1) | ((value >> (4 - (this.#pos % 5))) & 1);
+    while (this.#bits < bits) {
+      this.#acc = (this.#acc << 5) | this.#values[this.#next++]!;
+      this.#bits += 5;
     }
-    return out;
+    this.#bits -= bits;
+    const value = (this.#acc >> this.#bits) & ((1 << bits) - 1);
+    this.#acc &= (1 << this.#bits) - 1;
+    return value;
   }
 }
 
