@@ -136,3 +136,17 @@ describe('return addresses', () => {
     expect(long.bounceAddress(claims)).toBeUndefined();
   });
 });
+
+describe('addresses in logs', () => {
+  it('keep only the start of a token', async () => {
+    const { addressForLog } = await import('../src/inbound/return-addresses.ts');
+    const addresses = new ReturnAddresses(
+      returnAddressSettings({ RETURN_PATH_DOMAIN: 'bounces.example.org', UNSUBSCRIBE_MAILTO: undefined, MAIL_FROM: 'x@example.org' }, [SECRET]),
+    );
+    const bounce = addresses.bounceAddress(claims)!;
+    const unsubscribe = addresses.unsubscribeAddress(claims);
+    expect(addressForLog(bounce)).toBe(`${bounce.slice(0, 8)}…@bounces.example.org`);
+    expect(addressForLog(unsubscribe)).toBe(`${unsubscribe.slice(0, 18)}…@example.org`);
+    expect(addressForLog('postmaster@bounces.example.org')).toBe('postmaster@bounces.example.org');
+  });
+});

@@ -62,6 +62,14 @@ export function returnAddressSettings(
   };
 }
 
+/**
+ * An address fit for a log line: a token shortened to its first characters, since a whole
+ * return-path token would let anyone who reads the log bounce that reader.
+ */
+export function addressForLog(address: string): string {
+  return address.replace(/^(b-|[^@+]+\+)([a-z2-7]{6})[a-z2-7]+@/i, '$1$2…@');
+}
+
 function split(address: string): { local: string; domain: string } | null {
   const at = address.lastIndexOf('@');
   if (at <= 0 || at === address.length - 1) return null;

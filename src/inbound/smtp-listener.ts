@@ -3,7 +3,7 @@ import { answerReason } from '../transport/smtp-answers.ts';
 import type { Logger } from '../log.ts';
 import { applyEvents } from './apply.ts';
 import { parseReturnMail } from './parse/index.ts';
-import type { ReturnAddresses } from './return-addresses.ts';
+import { addressForLog, type ReturnAddresses } from './return-addresses.ts';
 import type { MessageIdResolver, Quarantine, ReturnSink } from './types.ts';
 
 /**
@@ -79,13 +79,13 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
         const domain = address.address.split('@').pop()?.toLowerCase() ?? '';
         callback(
           addresses.domains.includes(domain)
-            ? refuse(session, 550, '5.1.1 No such recipient here', { rcpt: address.address })
-            : refuse(session, 550, '5.7.1 Relaying denied', { rcpt: address.address }),
+            ? refuse(session, 550, '5.1.1 No such recipient here', { rcpt: addressForLog(address.address) })
+            : refuse(session, 550, '5.7.1 Relaying denied', { rcpt: addressForLog(address.address) }),
         );
         return;
       }
       if (recognized.kind === 'forged') {
-        callback(refuse(session, 550, '5.7.1 Return-path token not valid', { rcpt: address.address, reason: recognized.reason }));
+        callback(refuse(session, 550, '5.7.1 Return-path token not valid', { rcpt: addressForLog(address.address), reason: recognized.reason }));
         return;
       }
       callback();
@@ -107,7 +107,7 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
         void receive(raw, envelope, session.remoteAddress).then(
           () => callback(),
           (error: unknown) => {
-            logger.error({ err: error, remote: session.remoteAddress, to: envelope.to }, 'inbound SMTP: could not record a message; asked the sender to try again');
+            logger.error({ err: error, remote: session.remoteAddress, to: envelope.to.map(addressForLog) }, 'inbound SMTP: could not record a message; asked the sender to try again');
             callback(refusal(451, '4.3.0 Temporary local problem, please try again later'));
           },
         );
@@ -122,10 +122,10 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
       envelope,
       ...(options.resolveMessageId ? { resolveMessageId: options.resolveMessageId } : {}),
     });
-    const { unparseable } = await applyEvents(events, options.sink, logger.child({ remote, to: envelope.to[0] }));
+    const { unparseable } = await applyEvents(events, options.sink, logger.child({ remote, to: envelope.to.map(addressForLog) }));
     if (unparseable) {
       const where = await options.quarantine.keep(raw, { reason: unparseable, source: 'smtp', envelope });
-      logger.warn({ remote, envelope, reason: answerReason(unparseable), kept: where }, 'inbound SMTP: kept a message it could not read');
+      logger.warn({ remote, from: envelope.from, to: envelope.to.map(addressForLog), reason: answerReason(unparseable), kept: where }, 'inbound SMTP: kept a message it could not read');
     }
   }
 
