@@ -43,6 +43,20 @@ export type { Subscriber, SubscriberStatus, SubscriberStore } from './subscriber
 export { CampaignService, startWorker, QUEUE_NAMES, type CampaignStatus, type CreateCampaignOptions } from './campaign/index.ts';
 export { createSmtpTransport } from './transport/smtp.ts';
 export type { Transport, SentInfo } from './transport/types.ts';
+export { classifySendError, classifySmtpAnswer, type AnswerClass, type AnswerKind } from './transport/smtp-answers.ts';
+
+// What comes back: return path, parsers, receivers, webhooks.
+export {
+  ReturnAddresses,
+  parseReturnMail,
+  startInboundSmtp,
+  ImapPoller,
+  inboundWebhooks,
+  INBOUND_WEBHOOK_ROUTES,
+  type ReturnEvent,
+  type ReturnSink,
+  type SinkOutcome,
+} from './inbound/index.ts';
 
 // HTTP apps.
 export { buildPublicApp, type PublicAppDeps } from './server/public/app.ts';

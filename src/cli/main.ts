@@ -21,6 +21,7 @@ const commands: Record<string, () => Promise<{ register: Register }>> = {
   resend: () => import('./commands/resend.ts'),
   publish: () => import('./commands/publish.ts'),
   worker: () => import('./commands/worker.ts'),
+  inbound: () => import('./commands/inbound.ts'),
   serve: () => import('./commands/serve.ts'),
   admin: () => import('./commands/admin.ts'),
   dev: () => import('./commands/dev.ts'),

@@ -72,6 +72,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       hint: 'Set DKIM_DOMAIN with DKIM_SELECTOR and DKIM_PRIVATE_KEY(_FILE), and/or DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY(_FILE); or none to send unsigned.',
     });
   }
+  for (const [a, b] of [
+    ['INBOUND_TLS_CERT_FILE', 'INBOUND_TLS_KEY_FILE'],
+    ['POSTMARK_WEBHOOK_USER', 'POSTMARK_WEBHOOK_PASSWORD'],
+  ] as const) {
+    if (Boolean(config[a]) !== Boolean(config[b])) {
+      throw new DepescheError('E_CONFIG', `Invalid configuration:\n  ${a}, ${b}: set both or neither.`, {
+        hint: 'They only work as a pair; .env.example describes them.',
+      });
+    }
+  }
   return config;
 }
 

@@ -20,6 +20,13 @@ const url = (protocols: string[]) =>
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+const hostname = () =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, 'must be a domain name like bounces.example.org');
+
 export const configSchema = z.object({
   /** Redis holding queues, subscribers, campaigns and the delivery ledger. */
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
@@ -143,6 +150,48 @@ export const configSchema = z.object({
   ADMIN_HOST: z.string().default('127.0.0.1'),
   ADMIN_PORT: int(0, 65535).default(3001),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // ── The return path: what comes back (bounces, complaints, mailto unsubscribes) ──
+  /**
+   * Domain of each message's own return path (VERP): the envelope sender becomes
+   * `b-<token>@<domain>`, signed, naming campaign and reader. Its MX must lead to
+   * `depesche inbound`. Unset: the envelope sender stays MAIL_FROM's address.
+   */
+  RETURN_PATH_DOMAIN: hostname().optional(),
+  /** Address of `depesche inbound`'s SMTP listener. Loopback: behind your MX; `0.0.0.0` to be the MX yourself. */
+  INBOUND_SMTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Port of `depesche inbound`'s SMTP listener (25 when it is the MX itself). */
+  INBOUND_SMTP_PORT: int(0, 65535).default(2525),
+  /** PEM certificate and key (file paths) for STARTTLS on the inbound listener; both or neither. */
+  INBOUND_TLS_CERT_FILE: z.string().optional(),
+  INBOUND_TLS_KEY_FILE: z.string().optional(),
+  /** Largest message the inbound listener takes, in bytes; reports carry a copy of the original. */
+  INBOUND_MAX_BYTES: int(10_000, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Where `depesche inbound` keeps messages it cannot read, one `.eml` with a `.json` note each. */
+  INBOUND_QUARANTINE_DIR: z.string().trim().min(1).default('.depesche/quarantine'),
+  /** A mailbox to poll instead of (or besides) the listener: `imaps://user:password@imap.example.org/INBOX`. */
+  IMAP_URL: url(['imap:', 'imaps:']).optional(),
+  /** Where read messages go on the IMAP server; empty: they stay and are only flagged \\Seen. */
+  IMAP_PROCESSED_MAILBOX: z.string().trim().default('Depesche/Processed'),
+  /** Where messages that cannot be read go on the IMAP server (kept, never deleted). */
+  IMAP_QUARANTINE_MAILBOX: z.string().trim().min(1).default('Depesche/Unreadable'),
+  /** Seconds between two looks into the IMAP mailbox. */
+  IMAP_POLL_SECONDS: int(5, 86_400).default(60),
+  /** Amazon SES: SNS topic ARNs (comma-separated) whose notifications /webhooks/ses accepts; empty turns it off. */
+  SES_SNS_TOPIC_ARNS: z.string().trim().default(''),
+  /** Postmark: the basic-auth user and password set in the webhook URL; both or neither (off). */
+  POSTMARK_WEBHOOK_USER: z.string().min(1).optional(),
+  POSTMARK_WEBHOOK_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Mailgun: the HTTP webhook signing key (Mailgun → Sending → Webhooks); empty turns /webhooks/mailgun off. */
+  MAILGUN_WEBHOOK_SIGNING_KEY: z.string().min(16).optional(),
+  /** Soft bounces (full mailbox, unexplained refusals) that make a hard bounce, within SOFT_BOUNCE_DAYS. */
+  SOFT_BOUNCE_LIMIT: int(1, 100).default(3),
+  SOFT_BOUNCE_DAYS: int(1, 365).default(30),
+  /** Policy or reputation rejections in a row (blocklist, spam verdict) after which a campaign pauses until ops resume it. */
+  PAUSE_AFTER_POLICY_REJECTIONS: int(1, 10_000).default(10),
+  /** A campaign paused after connection failures resumes by itself this many times, then waits for ops. */
+  AUTO_RESUME_ATTEMPTS: int(0, 100).default(5),
+  /** First wait before such an automatic resume, in ms; it doubles each time. */
+  AUTO_RESUME_DELAY_MS: int(1_000, 86_400_000).default(30_000),
   /** Root of the content: issues/, templates/, locales/. */
   CONTENT_DIR: z.string().default('.'),
   /**

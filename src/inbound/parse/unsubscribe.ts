@@ -1,0 +1,32 @@
+import type { ReturnEvent } from '../types.ts';
+import { eventKey, type Mail } from './mail.ts';
+
+/**
+ * Unsubscribes by mail: a mail to the List-Unsubscribe mailto. With a token
+ * (`unsubscribe+<token>@…`) it names campaign and reader, signed. Without one (the mailto of
+ * mails sent before tokens), the sender's address is all there is: the request applies to
+ * that address, and is logged as a legacy request. Subject and body do not matter, whatever
+ * they say: writing to that address is the request (RFC 2369).
+ */
+export function isUnsubscribeRequest(mail: Mail): boolean {
+  return mail.ours.unsubscribe !== undefined || mail.ours.unsubscribeLegacy;
+}
+
+export function parseUnsubscribe(mail: Mail): ReturnEvent[] {
+  const base = { source: mail.context.source, at: mail.at };
+  const email = mail.from?.toLowerCase();
+  const token = mail.ours.unsubscribe;
+  if (token) {
+    return [
+      {
+        kind: 'unsubscribe',
+        key: eventKey(mail, 'unsubscribe', token.campaignId, token.subscriberId),
+        ...base,
+        reader: { campaignId: token.campaignId, subscriberId: token.subscriberId, ...(email ? { email } : {}), by: 'verp' },
+        legacy: false,
+      },
+    ];
+  }
+  if (!email) return [{ kind: 'unparseable', reason: 'unsubscribe request without a sender address', ...base }];
+  return [{ kind: 'unsubscribe', key: eventKey(mail, 'unsubscribe', email), ...base, reader: { email, by: 'address' }, legacy: true }];
+}
