@@ -8,9 +8,7 @@ import { loadTranslator, type Translator } from '../i18n/index.ts';
 import { LANGS, type Lang } from '../core/lang.ts';
 import type { Edition, Greeting } from '../core/edition.ts';
 import { formatDate } from './format.ts';
-import { lintEditions } from './lint.ts';
 import { MERGE_FIELDS, mergeMarker, type MergeField } from './merge.ts';
-import { mjmlToHtml } from './mjml.ts';
 import { listTemplates, loadTemplate, type Template, type TemplateContext } from './templates.ts';
 import { fragment, renderText } from './text.ts';
 
@@ -142,6 +140,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
       dateText: formatDate(meta.date, lang),
     };
     const mjml = template.render(context);
+    // MJML costs about a second to load, lint (caniemail) more: each only when first needed.
+    const { mjmlToHtml } = await import('./mjml.ts');
     const html = await mjmlToHtml(mjml, template.name);
     const greeting: Greeting = { named: t.t(lang, 'common.greeting.named'), anonymous: t.t(lang, 'common.greeting.anonymous') };
     return {
@@ -217,6 +217,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
         }
         throw error;
       }
+      const { lintEditions } = await import('./lint.ts');
       return lintEditions(result.editions, result.docs, { publicUrl, localesDir: resolve(contentDir, 'locales'), translator: await getTranslator() });
     },
 

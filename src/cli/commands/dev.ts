@@ -1,6 +1,4 @@
-import type { Command } from 'commander';
 import { SAMPLE_LIST, startDevStack, type DevStack } from '../../app/dev-stack.ts';
-import { action, intOption } from '../program.ts';
 
 function banner(stack: DevStack): string {
   const { urls } = stack;
@@ -53,24 +51,14 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export function register(program: Command): void {
-  program
-    .command('dev')
-    .description(
-      'Run the whole loop on this machine: preview, dev inbox, ops API and queue dashboard on --port, the public app on --port + 1, ' +
-        'a worker, and Redis (REDIS_URL, or a private redis-server)',
-    )
-    .option('-p, --port <port>', 'port of the admin app (preview, /inbox, /api, /queues); the public app takes the next one', intOption('--port'), 4000)
-    .action(
-      action(async (options: { port: number }) => {
-        const stack = await startDevStack({ port: options.port });
-        process.stdout.write(banner(stack));
-        const signal = await untilSignal();
-        process.stderr.write(`\n${signal}: stopping the apps, the worker, the inbox and Redis …\n`);
-        await stack.close();
-        process.stderr.write('stopped\n');
-        // Anything a library left open must not keep a stopped dev server alive.
-        setTimeout(() => process.exit(0), 2_000).unref();
-      }),
-    );
+/** `depesche dev` (options in ../registry.ts). */
+export async function dev(options: { port: number }): Promise<void> {
+  const stack = await startDevStack({ port: options.port });
+  process.stdout.write(banner(stack));
+  const signal = await untilSignal();
+  process.stderr.write(`\n${signal}: stopping the apps, the worker, the inbox and Redis …\n`);
+  await stack.close();
+  process.stderr.write('stopped\n');
+  // Anything a library left open must not keep a stopped dev server alive.
+  setTimeout(() => process.exit(0), 2_000).unref();
 }

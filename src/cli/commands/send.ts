@@ -1,10 +1,9 @@
-import type { Command } from 'commander';
-import { CampaignService } from '../../campaign/index.ts';
+// The service alone: the campaign barrel would also load the worker and its SMTP stack.
+import { CampaignService } from '../../campaign/service.ts';
 import { createRedis, keyspace, loadConfig, type Config } from '../../config/index.ts';
 import { DepescheError } from '../../errors.ts';
 import { LANGS } from '../../core/lang.ts';
 import { RedisSubscriberStore } from '../../subscribers/redis-store.ts';
-import { action, intOption } from '../program.ts';
 
 /**
  * Opens the campaign service for one command and always closes it, so the process
@@ -38,37 +37,25 @@ interface SendOptions {
   again?: boolean;
 }
 
-export function register(program: Command): void {
-  program
-    .command('send')
-    .description('Lint and compile an issue once per language, freeze it into a campaign for a list, and queue it for the workers. Prints the campaign id.')
-    .argument('<slug>', 'issue folder name under issues/')
-    .requiredOption('-l, --list <name>', 'subscriber list to send to')
-    .option('--at <time>', 'schedule the send for an ISO 8601 time, e.g. 2026-11-27T07:00:00+01:00')
-    .option('--rate <msgs/s>', 'messages per second for this campaign (SEND_RATE still caps all campaigns together)', intOption('--rate'))
-    .option('--dry-run', 'only report how many subscribers would get which language')
-    .option('--again', 'send even though this issue already went to this list')
-    .action(
-      action(async (slug: string, options: SendOptions) =>
-        withCampaigns(async (service) => {
-          const result = await service.create({
-            slug,
-            list: options.list,
-            ...(options.at !== undefined ? { at: options.at } : {}),
-            ...(options.rate !== undefined ? { rate: options.rate } : {}),
-            dryRun: options.dryRun === true,
-            again: options.again === true,
-          });
-          for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
-          if (result.dryRun) {
-            const perLang = LANGS.map((lang) => `${lang}: ${result.counts[lang]}`).join(', ');
-            process.stdout.write(`dry run: ${slug} to ${options.list} would reach ${result.total} active subscriber(s) (${perLang}); nothing was sent.\n`);
-            return;
-          }
-          const when = Date.parse(result.at) > Date.now() + 1000 ? `scheduled for ${result.at}` : 'queued now';
-          process.stderr.write(`${slug} to ${options.list}: ${result.total} active subscriber(s), ${when}. Follow it with \`depesche status ${result.id} --follow\`.\n`);
-          process.stdout.write(`${result.id}\n`);
-        }),
-      ),
-    );
+/** `depesche send` (options in ../registry.ts). */
+export function send(slug: string, options: SendOptions): Promise<void> {
+  return withCampaigns(async (service) => {
+    const result = await service.create({
+      slug,
+      list: options.list,
+      ...(options.at !== undefined ? { at: options.at } : {}),
+      ...(options.rate !== undefined ? { rate: options.rate } : {}),
+      dryRun: options.dryRun === true,
+      again: options.again === true,
+    });
+    for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+    if (result.dryRun) {
+      const perLang = LANGS.map((lang) => `${lang}: ${result.counts[lang]}`).join(', ');
+      process.stdout.write(`dry run: ${slug} to ${options.list} would reach ${result.total} active subscriber(s) (${perLang}); nothing was sent.\n`);
+      return;
+    }
+    const when = Date.parse(result.at) > Date.now() + 1000 ? `scheduled for ${result.at}` : 'queued now';
+    process.stderr.write(`${slug} to ${options.list}: ${result.total} active subscriber(s), ${when}. Follow it with \`depesche status ${result.id} --follow\`.\n`);
+    process.stdout.write(`${result.id}\n`);
+  });
 }
