@@ -22,12 +22,12 @@ function banner(stack: DevStack): string {
     ...rows.map(([label, url]) => `  ${label.padEnd(13)} ${url}`),
     '',
     `The list "${SAMPLE_LIST}" has ${de} German and ${en} English active readers. Send an issue to it from`,
-    `Campaigns, or from another terminal in this folder:`,
+    `Campaigns, or from another terminal in this folder (depesche finds this dev stack by itself):`,
     '',
-    '  set -a; . .depesche/dev.env; set +a',
     `  npx depesche send <slug> --list ${SAMPLE_LIST}`,
     '',
-    'Every mail lands in the dev inbox. Ctrl-C stops everything.',
+    'Elsewhere, load its settings first: set -a; . .depesche/dev.env; set +a',
+    'Every mail lands in the dev inbox and stays there across restarts. Ctrl-C stops everything.',
     '',
   ].join('\n');
 }

@@ -16,6 +16,9 @@ pre { background:var(--panel); padding:12px; overflow:auto; border:1px solid var
 .pass { color:#067647; } .warn { color:#b54708; } .fail { color:var(--accent); font-weight:600; }
 iframe { width:100%; height:70vh; border:1px solid var(--line); background:#fff; }
 nav.tabs a { margin-right:14px; } .empty { padding:30px; text-align:center; color:var(--muted); }
+form.filters { display:flex; flex-wrap:wrap; gap:8px; margin:12px 0; } form.filters input[type=search] { flex:1 1 16rem; min-width:0; }
+input, select, button { font:inherit; padding:5px 8px; } form.inline { display:inline; } button.link { border:0; background:none; color:#1570ef; cursor:pointer; padding:0; }
+.scroll { overflow-x:auto; }
 `;
 
 /** The admin pages' frame: one nav, so the preview, inbox, API and dashboard link to each other. */
