@@ -29,6 +29,8 @@ export interface DevStack {
   sample: Record<Lang, number>;
   /** Settings a CLI in another terminal needs to reach this stack. */
   cliEnv: Record<string, string>;
+  /** Every mail the stack sent, kept in `.depesche/inbox/`. */
+  inbox: DevInbox;
   close(): Promise<void>;
 }
 
@@ -169,6 +171,7 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
         redis: redis.owned ? `${redis.url} (private, data in ${redis.dir})` : redis.url,
       },
       cliEnv,
+      inbox,
       close: cleanup,
     };
   } catch (error) {
