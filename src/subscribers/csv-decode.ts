@@ -13,7 +13,9 @@ import { DepescheError } from '../errors.ts';
  * before the first row is read:
  *
  * 1. a byte-order mark names it (UTF-8, UTF-16LE, UTF-16BE);
- * 2. text that is valid UTF-8 is UTF-8 (other encodings' umlauts never form valid UTF-8);
+ * 2. text that is valid UTF-8 is UTF-8 (other encodings' umlauts never form valid UTF-8),
+ *    and so is text that is mostly UTF-8 with a few stray bytes (a file pasted together
+ *    from two sources): rows holding the stray bytes are rejected, the rest read right;
  * 3. otherwise chardet ranks the single-byte encodings. Latin-1 near the top is read as
  *    Windows-1252, which is what Excel writes (Latin-1 plus „“–€); another encoding the
  *    detector is sure of is read as that; anything else is refused, naming the candidates
@@ -23,6 +25,9 @@ import { DepescheError } from '../errors.ts';
  * to {@link ASCII_WINDOW} of plain ASCII): until then every encoding reads the same.
  * Everything streams; only the sample is held.
  */
+
+/** U+FFFD: what a decoder writes for bytes that are not valid in the encoding it reads. */
+export const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /** Bytes looked at after the first non-ASCII byte before deciding. */
 const SAMPLE_AFTER_FIRST_NON_ASCII = 64 * 1024;
@@ -72,6 +77,21 @@ const ENCODING_HINT =
 function firstNonAscii(buffer: Buffer): number {
   for (let i = 0; i < buffer.length; i++) if (buffer[i]! > 0x7f) return i;
   return -1;
+}
+
+/**
+ * Whether text that is not valid UTF-8 still is mostly UTF-8: more characters decode from
+ * multi-byte sequences than bytes fail to. (Windows-1252 umlauts, 0xC4–0xFC followed by
+ * letters, never form such sequences.)
+ */
+function mostlyUtf8(sample: Buffer): boolean {
+  let valid = 0;
+  let invalid = 0;
+  for (const c of new TextDecoder('utf-8').decode(sample)) {
+    if (c === REPLACEMENT_CHARACTER) invalid++;
+    else if (c > '\u007f') valid++;
+  }
+  return valid > invalid;
 }
 
 /** A UTF-8 check that forgives a sequence cut off by the end of the sample. */
@@ -171,6 +191,8 @@ export async function decodeCsv(input: Readable, options: DecodeOptions = {}): P
   } else if (nonAsciiAt < 0 || looksUtf8(sample.subarray(nonAsciiAt), ended)) {
     // Plain ASCII so far reads the same in every encoding this could still turn out to be.
     encoding = { name: 'utf-8', source: 'utf-8' };
+  } else if (mostlyUtf8(sample.subarray(nonAsciiAt))) {
+    encoding = { name: 'utf-8', source: 'utf-8', note: 'UTF-8, but some rows hold bytes that are not: those rows are rejected, with their row numbers in the report.' };
   } else {
     encoding = detect(sample.subarray(nonAsciiAt), 'The file');
   }
@@ -201,7 +223,7 @@ export async function decodeCsv(input: Readable, options: DecodeOptions = {}): P
             more.push(next);
             window = Buffer.concat([window, next]);
           }
-          if (!looksUtf8(window, done)) {
+          if (!looksUtf8(window, done) && !mostlyUtf8(window)) {
             encoding = detect(window, `The file (plain ASCII for its first ${(offset + at).toLocaleString('en')} bytes)`, true);
             decoder = iconv.getDecoder(encoding.name);
           }
@@ -224,6 +246,3 @@ export async function decodeCsv(input: Readable, options: DecodeOptions = {}): P
     },
   };
 }
-
-/** U+FFFD: what a decoder writes for bytes that are not valid in the encoding it reads. */
-export const REPLACEMENT_CHARACTER = '\uFFFD';
