@@ -50,6 +50,30 @@ describe('depesche on the command line', () => {
     expect(await run([bin, '--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
   });
 
+  it('runs through npx without npm engine warnings, also on its first run in a checkout', async () => {
+    // A fresh npm cache: npx then links this package into its cache, the step that checked
+    // the old `engines` field against the Node running npm (not the Node 24 the CLI runs on).
+    const cache = mkdtempSync(join(tmpdir(), 'depesche-npm-cache-'));
+    try {
+      const npx = await new Promise<Result>((resolve, reject) => {
+        // npm on the machine's own Node, as a shell runs it: not the Node 24 under node_modules/.bin.
+        const PATH = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('node_modules')).join(':');
+        const env = { ...process.env, PATH, npm_config_cache: cache, npm_config_offline: 'true', npm_config_update_notifier: 'false' };
+        const child = spawn('npx', ['depesche', '--version'], { cwd: repo, env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c));
+        child.stderr.on('data', (c: Buffer) => (stderr += c));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(npx.stderr).not.toContain('EBADENGINE');
+      expect(npx).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
   it('answers every bad flag value with a usage error that names the flag, never a stack trace', async () => {
     const cases: [string[], RegExp][] = [
       [['send', 'x', '--list', 'l', '--rate', 'abc'], /option '--rate <msgs\/s>' argument 'abc' is invalid\. It must be a whole number\./],
