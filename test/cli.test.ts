@@ -79,7 +79,7 @@ describe('depesche on the command line', () => {
       [['send', 'x', '--list', 'l', '--rate', 'abc'], /option '--rate <msgs\/s>' argument 'abc' is invalid\. It must be a whole number\./],
       [['send', 'x', '--list', 'l', '--rate', '0'], /option '--rate <msgs\/s>' argument '0' is invalid\. It must be a whole number above 0\./],
       [['dev', '--port', 'abc'], /option '-p, --port <port>' argument 'abc' is invalid/],
-      [['serve', '--admin-port', '70000'], /option '--admin-port <port>' argument '70000' is invalid\. It must be a port number from 1 to 65535\./],
+      [['serve', '--admin-port', '70000'], /option '--admin-port <port>' argument '70000' is invalid\. It must be a port number from 0 to 65535 \(0: any free port\)\./],
       [['subscribers', 'export', '--list', 'l', '--status', 'gone'], /option '--status <statuses>' argument 'gone' is invalid\. "gone" is not a status/],
       [['subscribers', 'import', 'x.csv', '--list', 'l', '--default-lang', 'fr'], /option '--default-lang <lang>' argument 'fr' is invalid\. Allowed choices are de, en\./],
     ];

@@ -46,6 +46,12 @@ export interface CommandSpec {
    * it uses that dev stack's settings (see config/dev-env.ts).
    */
   usesDevStack?: boolean;
+  /**
+   * V8 heap settings the command's process needs, e.g. `--max-semi-space-size=4`. Node fixes
+   * them at start, so the CLI restarts itself with them (app/v8-flags.ts); commands run in
+   * process (tests) run as they are.
+   */
+  v8Flags?: string[];
 }
 
 /** `lazy(() => import('./commands/x.ts'), 'x')`: the named export of a command module, loaded on demand. */
@@ -91,10 +97,10 @@ export function positiveInteger(value: string): number {
   return n;
 }
 
-/** A TCP port to listen on. */
+/** A TCP port to listen on; 0 lets the system pick a free one. */
 export function port(value: string): number {
   const n = integer(value);
-  if (n < 1 || n > 65535) throw new InvalidArgumentError('It must be a port number from 1 to 65535.');
+  if (n < 0 || n > 65535) throw new InvalidArgumentError('It must be a port number from 0 to 65535 (0: any free port).');
   return n;
 }
 
@@ -128,8 +134,8 @@ function optionOf(spec: OptionSpec): Option {
 export interface ProgramOptions {
   /** Throw commander's errors instead of exiting, for tests that run commands in process. */
   exitOverride?: boolean;
-  /** Called before a command with `usesDevStack` runs (main.ts reads dev's settings there). */
-  beforeDevStackCommand?: () => void;
+  /** Called before a command's module is loaded; main.ts applies `usesDevStack` and `v8Flags` there. */
+  beforeRun?: (spec: CommandSpec) => void;
 }
 
 function addCommand(parent: Command, spec: CommandSpec, options: ProgramOptions): void {
@@ -141,7 +147,7 @@ function addCommand(parent: Command, spec: CommandSpec, options: ProgramOptions)
   if (load) {
     command.action(
       action(async (...args: unknown[]) => {
-        if (spec.usesDevStack) options.beforeDevStackCommand?.();
+        options.beforeRun?.(spec);
         const run = await load();
         // commander passes the positional values, the options, then the command itself.
         return run(...args.slice(0, -1));

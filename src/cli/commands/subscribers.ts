@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
-import { execWithV8Flags } from '../../app/v8-flags.ts';
 import { loadConfig, createRedis, keyspace, type Config } from '../../config/index.ts';
 import { DepescheError } from '../../errors.ts';
 import { LANGS, type Lang } from '../../core/lang.ts';
@@ -42,15 +41,7 @@ interface ImportOptions {
   report?: string;
 }
 
-/**
- * Streaming a list allocates steadily, and V8's default young generation (up to 3 × 32 MB
- * here) alone took the importer to 265 MB of RSS. With 4 MB semi-spaces a million rows
- * import in about 135 MB at the same speed (bench/import.ts).
- */
-const IMPORT_HEAP = ['--max-semi-space-size=4'];
-
 export function importFile(file: string, options: ImportOptions): Promise<void> {
-  execWithV8Flags(IMPORT_HEAP);
   return withStore(async (store) => {
     const { stream, size, source } = await openCsv(file);
     const reportPath = options.report ?? `${file}.rejected.csv`;
