@@ -48,7 +48,7 @@ describe('admin UI in a browser: send from the campaigns page, read it in the in
     expect(await page.locator('#lists tr').first().textContent()).toContain('DE 3 · EN 3');
     await page.selectOption('select[name=slug]', { index: 0 });
     await page.click('button[name=send]');
-    await expect.poll(() => page.locator('#rows tr').first().textContent(), { timeout: 20_000 }).toMatch(/done.*sent 6/);
+    await expect.poll(() => page.locator('#rows tr').first().textContent(), { timeout: 45_000 }).toMatch(/done.*sent 6/);
 
     await page.goto(`${stack.urls.inbox}`);
     expect(await page.locator('tbody tr').count()).toBe(6);
