@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig } from '../../config/load.ts';
 import { isDepescheError } from '../../errors.ts';
 import { createCompiler, fillSample, type Compiler } from '../../render/index.ts';
 
