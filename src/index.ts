@@ -31,7 +31,7 @@ export { loadTranslator, type Translator } from './i18n/index.ts';
 
 // Subscribers and lists.
 export { RedisSubscriberStore, type ListStats, type SubscriberRecord } from './subscribers/redis-store.ts';
-export { importCsv, type ImportOptions, type ImportSummary } from './subscribers/import.ts';
+export { importCsv, type ImportOptions, type ImportProgress, type ImportSummary, type Rejection } from './subscribers/import.ts';
 export { exportCsv } from './subscribers/export.ts';
 export { signToken, verifyToken, type TokenAction, type TokenClaims } from './subscribers/tokens.ts';
 export { Subscriptions, type ConfirmationMailer, type MailOrigins, type SubscriptionsDeps } from './subscribers/subscriptions.ts';

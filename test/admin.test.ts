@@ -300,13 +300,17 @@ describe('admin app with Redis, queues, inbox and metrics', () => {
         'Content-Language': 'de',
       },
     });
-    await mailer.sendMail({ from: 'x@example.org', to: 'bob@example.org', subject: 'Bare', text: 'no list headers' });
+    // A campaign mail (it says so) without its List headers.
+    await mailer.sendMail({ from: 'x@example.org', to: 'bob@example.org', subject: 'Bare', text: 'no list headers', headers: { 'X-Depesche-Campaign': 'c1' } });
     mailer.close();
 
     const app = await buildAdminApp({ config: { ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: undefined }, inbox });
     try {
-      const list = (await app.inject({ url: '/api/inbox' })).json().mails as { id: string; subject: string }[];
-      expect(list.map((m) => m.subject)).toEqual(['Bare', 'Good headers']);
+      const list = (await app.inject({ url: '/api/inbox' })).json().mails as { id: string; subject: string; kind: string }[];
+      expect(list.map((m) => [m.subject, m.kind])).toEqual([
+        ['Bare', 'campaign'],
+        ['Good headers', 'campaign'],
+      ]);
       const good = (await app.inject({ url: `/api/inbox/${list[1]!.id}` })).json();
       const status = Object.fromEntries((good.checks as { name: string; status: string }[]).map((c) => [c.name, c.status]));
       expect(status).toMatchObject({

@@ -198,7 +198,25 @@ describe('depesche dev without REDIS_URL', () => {
     expect(code, dev.output()).toBe(0);
     await waitFor('redis-server to exit', () => (pidAlive(pid) ? undefined : true), 10_000, dev.output);
     expect(existsSync(join(cwd, '.depesche/redis/redis.pid'))).toBe(false);
+    expect(existsSync(join(cwd, '.depesche/dev.pid'))).toBe(false);
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+
+  it('starts again on the same ports with the inbox kept, and a CLI in its folder finds its Redis', async () => {
+    const before = readFileSync(join(cwd, '.depesche/dev.env'), 'utf8');
+    dev = run(['dev', '--port', String(port)], cwd, cleanEnv());
+    await waitFor('the dev banner', () => (dev.output().includes('Depesche dev is running') ? true : dev.child.exitCode !== null ? Promise.reject(new Error(dev.output())) : undefined), 60_000, dev.output);
+    const setting = (text: string, key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1];
+    const after = readFileSync(join(cwd, '.depesche/dev.env'), 'utf8');
+    for (const key of ['REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'DEPESCHE_SECRET']) expect([key, setting(after, key)]).toEqual([key, setting(before, key)]);
+    const { mails } = (await (await fetch(`${base}/api/inbox`)).json()) as { mails: unknown[] };
+    expect(mails).toHaveLength(6);
+
+    // No REDIS_URL in this shell: the CLI finds the dev stack by itself and says so.
+    const cli = run(['subscribers', 'lists'], cwd, cleanEnv());
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).toContain(`using the Redis of the depesche dev running here (pid ${dev.child.pid}): ${setting(after, 'REDIS_URL')}`);
+    expect(cli.output()).toMatch(/^sample\s+6\s/m);
   });
 });
 

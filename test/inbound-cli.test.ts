@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import nodemailer from 'nodemailer';
 import { startInbound } from '../src/app/inbound-process.ts';
-import { register } from '../src/cli/commands/inbound.ts';
+import { createProgram } from '../src/cli/program.ts';
+import { COMMANDS } from '../src/cli/registry.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { DepescheError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
@@ -37,8 +37,7 @@ const env = () => ({
 
 describe('depesche inbound', () => {
   it('has --help with its options', () => {
-    const program = new Command('depesche');
-    register(program);
+    const program = createProgram(COMMANDS);
     const help = program.commands.find((c) => c.name() === 'inbound')!.helpInformation();
     for (const option of ['--smtp-port', '--smtp-host', '--no-smtp', '--no-imap']) expect(help).toContain(option);
   });

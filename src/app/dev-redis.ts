@@ -26,19 +26,32 @@ export interface DevRedisOptions {
   dataDir?: string;
   /** Defaults to `redis-server` on PATH. */
   command?: string;
+  /** The port of the last run, kept when it is still free so shells that sourced dev.env keep working. */
+  preferredPort?: number | undefined;
 }
 
 export const NO_REDIS_HINT =
   'Install Redis and run again: `sudo apt-get install redis-server` (Debian/Ubuntu), `brew install redis` (macOS), ' +
   'or start one with `docker compose up -d redis` and set REDIS_URL=redis://127.0.0.1:6379.';
 
-/** A port the OS hands out on loopback. */
-export function freeLoopbackPort(): Promise<number> {
+/** A port the OS hands out on loopback, or `preferred` when it is free. */
+export async function freeLoopbackPort(preferred?: number): Promise<number> {
+  if (preferred) {
+    try {
+      return await listenOnce(preferred);
+    } catch {
+      // taken: any free port will do
+    }
+  }
+  return listenOnce(0);
+}
+
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no free port'))));
     });
@@ -118,7 +131,7 @@ export async function startDevRedis(options: DevRedisOptions = {}): Promise<DevR
   mkdirSync(dir, { recursive: true });
   const pidFile = join(dir, 'redis.pid');
   await stopStale(pidFile);
-  const port = await freeLoopbackPort();
+  const port = await freeLoopbackPort(options.preferredPort);
   const url = `redis://127.0.0.1:${port}`;
   const command = options.command ?? 'redis-server';
   let output = '';

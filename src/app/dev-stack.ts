@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { markDevStopped, readDevEnv, STATE_DIR, writeDevEnv } from '../config/dev-env.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -29,6 +30,8 @@ export interface DevStack {
   sample: Record<Lang, number>;
   /** Settings a CLI in another terminal needs to reach this stack. */
   cliEnv: Record<string, string>;
+  /** Every mail the stack sent, kept in `.depesche/inbox/`. */
+  inbox: DevInbox;
   close(): Promise<void>;
 }
 
@@ -75,7 +78,10 @@ export async function seedSampleList(store: RedisSubscriberStore): Promise<numbe
 export async function startDevStack(options: DevOptions): Promise<DevStack> {
   const env = options.env ?? process.env;
   const cwd = resolve(options.cwd ?? process.cwd());
-  const stateDir = join(cwd, '.depesche');
+  const stateDir = join(cwd, STATE_DIR);
+  // The last run's ports, kept where still free: shells that sourced dev.env keep working.
+  const last = readDevEnv(stateDir);
+  const portOf = (url: string | undefined) => (url ? Number(/:(\d+)\/?$/.exec(url)?.[1]) || undefined : undefined);
   const adminPort = options.port;
   const publicPort = adminPort + 1;
   const cleanups: (() => Promise<void>)[] = [];
@@ -92,10 +98,11 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
     // so a missing redis-server is reported at once instead of after the load.
     const stackModules = Promise.all([import('./apps.ts'), import('../campaign/index.ts')]);
     stackModules.catch(() => {});
-    const redis: DevRedis = await startDevRedis({ redisUrl: env.REDIS_URL, dataDir: join(stateDir, 'redis') });
+    const redis: DevRedis = await startDevRedis({ redisUrl: env.REDIS_URL, dataDir: join(stateDir, 'redis'), preferredPort: portOf(last?.REDIS_URL) });
     cleanups.push(() => redis.stop());
     const [{ buildApps, listen }, { startWorker }] = await stackModules;
-    const inbox: DevInbox = await startDevInbox();
+    // Mails are kept in .depesche/inbox/, so the inbox survives a restart.
+    const inbox: DevInbox = await startDevInbox({ port: portOf(last?.SMTP_URL) ?? 0, dir: join(stateDir, 'inbox') });
     cleanups.push(() => inbox.close());
 
     const config = loadConfig({
@@ -150,7 +157,8 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
       DEPESCHE_SECRET: config.DEPESCHE_SECRET!,
       ALLOW_DEV_URLS: 'true',
     };
-    writeFileSync(join(stateDir, 'dev.env'), Object.entries(cliEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+    writeDevEnv(stateDir, cliEnv);
+    cleanups.unshift(async () => markDevStopped(stateDir));
 
     const sample = (await apps.store.lists()).find((l) => l.name === SAMPLE_LIST)?.activeByLang ?? { de: 0, en: 0 };
 
@@ -170,6 +178,7 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
         redis: redis.owned ? `${redis.url} (private, data in ${redis.dir})` : redis.url,
       },
       cliEnv,
+      inbox,
       close: cleanup,
     };
   } catch (error) {

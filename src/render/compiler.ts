@@ -9,10 +9,9 @@ import type { Lang } from '../core/lang.ts';
 import type { Greeting } from '../core/edition.ts';
 import type { CompiledEdition } from './edition.ts';
 import { formatDate } from './format.ts';
-import { lintIssue, lintTemplate, lintShared, type Finding } from './lint/index.ts';
+import type { Finding } from './lint/finding.ts';
 import { probeSources } from './lint/probe.ts';
 import { MERGE_FIELDS, mergeMarker, type MergeField } from './merge.ts';
-import { mjmlToHtml } from './mjml.ts';
 import { fillSample } from './sample.ts';
 import { listTemplates, loadTemplate, readManifest, templatesDir, type Template, type TemplateContext } from './templates.ts';
 import { fragment, renderText } from './text.ts';
@@ -213,6 +212,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
       dateText: formatDate(meta.date, lang),
     };
     const mjml = template.render(context);
+    // MJML costs about a second to load, lint (caniemail) more: each only when first needed.
+    const { mjmlToHtml } = await import('./mjml.ts');
     const html = await mjmlToHtml(mjml, template.name);
     const greeting: Greeting = { named: t.t(lang, 'common.greeting.named'), anonymous: t.t(lang, 'common.greeting.anonymous') };
     return {
@@ -275,6 +276,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
       return { edition, doc, html: fillSample(edition, publicUrl).html, lines: source.split(/\r?\n/) };
     });
     const drafts = result.drafts.map((error): Finding => ({ ...findingFromError(error), severity: 'warning', message: `A draft left out of \`languages:\` does not build yet: ${error.message}` }));
+    const { lintIssue } = await import('./lint/index.ts');
     const findings = [...(await lintIssue({ slug, docs: result.docs, editions: result.sent.map((d) => d.lang) }, linted)), ...drafts];
     return { editions: result.editions, findings };
   }
@@ -333,6 +335,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
         if (error instanceof DepescheError) return [findingFromError(error)];
         throw error;
       }
+      // Lint rules and caniemail's data load only when something is linted.
+      const { lintTemplate, lintShared } = await import('./lint/index.ts');
       for (const name of await listTemplates(contentDir)) {
         try {
           const template = await getTemplate(name);

@@ -5,6 +5,7 @@ import { stringify } from 'csv-stringify';
 import { DepescheError } from '../errors.ts';
 import { CSV_COLUMNS } from './import.ts';
 import type { RedisSubscriberStore } from './redis-store.ts';
+import { neutralizeRow } from './spreadsheet-safe.ts';
 import type { SubscriberStatus } from './types.ts';
 
 export interface ExportOptions {
@@ -17,7 +18,9 @@ export interface ExportOptions {
 /**
  * Writes a list as CSV in join order, in the columns import reads, so the file imports
  * back to the same subscribers with the same languages and statuses (an unsubscribed
- * address stays unsubscribed). Pages through the list; memory stays flat.
+ * address stays unsubscribed). Values that a spreadsheet would run as a formula get a
+ * leading apostrophe, which import removes again (spreadsheet-safe.ts). Pages through the
+ * list; memory stays flat.
  */
 export async function exportCsv(store: RedisSubscriberStore, list: string, output: Writable, options: ExportOptions = {}): Promise<number> {
   if (!(await store.listExists(list))) {
@@ -34,7 +37,8 @@ export async function exportCsv(store: RedisSubscriberStore, list: string, outpu
     for (const s of page) {
       if (wanted && !wanted.has(s.status)) continue;
       count++;
-      if (!stringifier.write([s.email, s.name, s.lang, s.status])) await once(stringifier, 'drain');
+      // A name like `=HYPERLINK(…)` must not run when the file is opened in a spreadsheet.
+      if (!stringifier.write(neutralizeRow([s.email, s.name, s.lang, s.status]))) await once(stringifier, 'drain');
     }
   }
   stringifier.end();

@@ -7,7 +7,9 @@ import { stringify } from 'csv-stringify';
 import { DepescheError } from '../errors.ts';
 import type { Lang } from '../core/lang.ts';
 import type { RedisSubscriberStore, UpsertRow } from './redis-store.ts';
-import { readCsv } from './csv-records.ts';
+import { decodeCsv, REPLACEMENT_CHARACTER, type CsvEncoding } from './csv-decode.ts';
+import { readCsv, type CsvAnchor } from './csv-records.ts';
+import { neutralizeRow, restoreFormula } from './spreadsheet-safe.ts';
 import type { SubscriberStatus } from './types.ts';
 import { checkLang, checkListName, checkName, checkStatus, normalizeEmail } from './validate.ts';
 
@@ -23,12 +25,27 @@ export interface ImportOptions {
   defaultStatus?: SubscriberStatus;
   /** Recorded as the consent source of new subscribers, e.g. `import:list.csv`. */
   source?: string;
-  /** Rejected rows go here as CSV: row, reason, then the row's values. */
+  /** Rejected rows go here as CSV: row, reason, then the row's values (spreadsheet-safe). */
   report?: Writable;
-  /** Called after each batch reaches Redis, with bytes read so far. */
-  onProgress?: (progress: { bytes: number; rows: number }) => void;
+  /** Called with each rejected row as it is found, e.g. to list them in a browser. */
+  onRejected?: (rejection: Rejection) => void;
+  /** Called after each batch reaches Redis, with bytes of the file read and rows handled so far. */
+  onProgress?: (progress: ImportProgress) => void;
+  /**
+   * The file's encoding, or `auto` (the default): a byte-order mark, UTF-8, or what the
+   * detector is sure of, else the import stops before writing anything (csv-decode.ts).
+   */
+  encoding?: string;
   /** Valid rows per Redis round trip. @defaultValue 2000 */
   batchSize?: number;
+}
+
+export interface ImportProgress {
+  /** Bytes of the file read so far; against its size, a progress bar. */
+  bytes: number;
+  /** Data rows handled so far (written or rejected). */
+  rows: number;
+  rejected: number;
 }
 
 export interface ImportSummary {
@@ -42,6 +59,10 @@ export interface ImportSummary {
   /** Readers not put back on the list because they left it (only their own confirmed request can). */
   keptOff: number;
   rejected: number;
+  /** How the file was read; `note` says so when it was not plain UTF-8. */
+  encoding: CsvEncoding;
+  /** Names whose line breaks (a quoted field over several lines) became spaces. */
+  joinedLines: number;
 }
 
 export interface Rejection {
@@ -66,10 +87,11 @@ export async function importCsv(input: Readable, options: ImportOptions): Promis
   const list = checkListName(options.list);
   if (!list.ok) throw new DepescheError('E_INPUT', list.reason, { hint: 'Pass --list with a name like `weekly` or `briefing-de`.' });
   const batchSize = options.batchSize ?? 2000;
-  const summary: ImportSummary = { rows: 0, created: 0, updated: 0, unchanged: 0, joined: 0, keptOff: 0, rejected: 0 };
   let bytes = 0;
-  input.on('data', (chunk: Buffer | string) => (bytes += chunk.length));
-  const csv = await readCsv(input);
+  // An encoding that cannot be told stops the import here, before anything is written.
+  const decoded = await decodeCsv(input, { ...(options.encoding ? { encoding: options.encoding } : {}), onBytes: (read) => (bytes = read) });
+  const summary: ImportSummary = { rows: 0, created: 0, updated: 0, unchanged: 0, joined: 0, keptOff: 0, rejected: 0, encoding: decoded.encoding, joinedLines: 0 };
+  const csv = await readCsv(decoded.text, { anchor: emailAnchor });
   if (!csv) throw new DepescheError('E_INPUT', 'The CSV file is empty.', { hint: `Start it with a header line: ${CSV_COLUMNS.join(',')}` });
   // A file without an email column stops here, before the report or Redis see anything.
   const columns = headerColumns(csv.header, options);
@@ -78,12 +100,14 @@ export async function importCsv(input: Readable, options: ImportOptions): Promis
 
   const reject = (rejection: Rejection, columns: ColumnMap | undefined) => {
     summary.rejected++;
+    options.onRejected?.(rejection);
     if (!reporter) return;
     const v = rejection.values;
     const pick = (i: number | undefined) => (i === undefined ? '' : (v[i] ?? ''));
     // An unreadable row goes to the report whole, in the email column, so nothing is lost.
     const values = columns ? CSV_COLUMNS.map((c) => pick(columns[c])) : [v.join(','), '', '', ''];
-    reporter.write([rejection.row, rejection.reason, ...values]);
+    // Cells stay as the file had them, made safe to open in a spreadsheet; import undoes that.
+    reporter.write(neutralizeRow([rejection.row, rejection.reason, ...values]));
   };
 
   let batch: UpsertRow[] = [];
@@ -106,7 +130,7 @@ export async function importCsv(input: Readable, options: ImportOptions): Promis
         if (result.joined && result.outcome !== 'created') summary.joined++;
         if (result.keptOff) summary.keptOff++;
       }
-      options.onProgress?.({ bytes: readSoFar, rows: rowsSoFar });
+      options.onProgress?.({ bytes: readSoFar, rows: rowsSoFar, rejected: summary.rejected });
     });
     // Awaited at the next flush or the end; until then a failure must not count as unhandled.
     written.catch(() => {});
@@ -125,17 +149,26 @@ export async function importCsv(input: Readable, options: ImportOptions): Promis
         reject({ row: record.row, reason: checked, values: record.fields }, columns);
         continue;
       }
-      batch.push(checked);
+      if (checked.joinedLines) summary.joinedLines++;
+      batch.push(checked.row);
       if (batch.length >= batchSize) await flush();
     }
     if (batch.length > 0) await flush();
     await inFlight;
-    options.onProgress?.({ bytes, rows: summary.rows });
+    options.onProgress?.({ bytes, rows: summary.rows, rejected: summary.rejected });
   } finally {
     reporter?.end();
     await reportDone;
   }
+  // A file that was plain ASCII for a long stretch may have been decided on later.
+  summary.encoding = decoded.encoding;
   return summary;
+}
+
+/** A line whose email cell holds an address starts a row: see csv-records.ts. */
+function emailAnchor(header: string[]): CsvAnchor | undefined {
+  const column = header.findIndex((cell) => cell.trim().toLowerCase() === 'email');
+  return column < 0 ? undefined : { column, test: (value) => normalizeEmail(restoreFormula(value)).ok };
 }
 
 type ColumnMap = Partial<Record<(typeof CSV_COLUMNS)[number], number>>;
@@ -155,16 +188,27 @@ function headerColumns(header: string[], options: ImportOptions): ColumnMap {
   return columns;
 }
 
+/** Line breaks and tabs inside a name (a quoted field over several lines) read as one space. */
+const NAME_BREAKS = /[ \t]*[\r\n\t\u2028\u2029]+[ \t]*/g;
+
 /** A valid row, or the reason it is not. */
-function checkRow(record: string[], columns: ColumnMap): UpsertRow | string {
+function checkRow(record: string[], columns: ColumnMap): { row: UpsertRow; joinedLines: boolean } | string {
+  // Cells come back as they were before export made them spreadsheet-safe.
   const cell = (column: keyof ColumnMap) => {
     const i = columns[column];
-    return i === undefined ? undefined : record[i];
+    return i === undefined || record[i] === undefined ? undefined : restoreFormula(record[i]);
   };
+  for (const column of CSV_COLUMNS) {
+    if (cell(column)?.includes(REPLACEMENT_CHARACTER)) {
+      return `${column} holds bytes that are not valid in the file's encoding (is the file a mix of encodings?); fix the row, or name the encoding with --encoding`;
+    }
+  }
   const email = normalizeEmail(cell('email'));
   if (!email.ok) return email.reason;
   const row: UpsertRow = { email: email.value };
-  const name = checkName(cell('name'));
+  const rawName = cell('name');
+  const foldedName = rawName?.replace(NAME_BREAKS, ' ');
+  const name = checkName(foldedName);
   if (!name.ok) return name.reason;
   if (name.value) row.name = name.value;
   const rawLang = cell('lang')?.trim();
@@ -179,7 +223,7 @@ function checkRow(record: string[], columns: ColumnMap): UpsertRow | string {
     if (!status.ok) return status.reason;
     row.status = status.value;
   }
-  return row;
+  return { row, joinedLines: /[\r\n\u2028\u2029]/.test(rawName ?? '') };
 }
 
 /** Opens a file for {@link importCsv}, with its size for a progress bar; names the file when it is missing. */

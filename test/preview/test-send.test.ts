@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { register } from '../../src/cli/commands/test-send.ts';
+import { createProgram } from '../../src/cli/program.ts';
+import { COMMANDS } from '../../src/cli/registry.ts';
 import { createCompiler } from '../../src/render/index.ts';
 import { parseProofRequest } from '../../src/server/preview/proof.ts';
 import { startSmtp, type TestSmtp } from '../support/smtp.ts';
@@ -42,8 +42,7 @@ async function inProcess(args: string[], env: Record<string, string>): Promise<{
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
   process.exitCode = undefined;
   try {
-    const program = new Command('depesche').exitOverride();
-    register(program);
+    const program = createProgram(COMMANDS, { exitOverride: true });
     await program.parseAsync(['node', 'depesche', ...args]);
     return { code: Number(process.exitCode ?? 0), stdout, stderr };
   } finally {

@@ -1,12 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig } from '../../config/load.ts';
 import { isDepescheError } from '../../errors.ts';
 import { editionFor, type EditionFallback } from '../../core/edition-fallback.ts';
 import { LANGS, type Lang } from '../../core/lang.ts';
 import { createCompiler, fillSample, type Compiler } from '../../render/index.ts';
-import { action } from '../program.ts';
 
 export interface ContentOptions {
   dir?: string;
@@ -56,38 +54,29 @@ export function reportFailure(slug: string, error: unknown): void {
   }
 }
 
-export function register(program: Command): void {
-  program
-    .command('build')
-    .description('Compile issues to email HTML, plain text and MJML, one file each per language')
-    .argument('[slug...]', 'issues to build (folder names under issues/); all when omitted')
-    .option('-o, --out <dir>', 'output directory; files go to <dir>/<slug>/<lang>.html|.txt|.mjml', 'dist')
-    .option('-d, --dir <dir>', 'content directory holding issues/, templates/ and locales/ (default: CONTENT_DIR or .)')
-    .action(
-      action(async (slugs: string[], options: ContentOptions & { out: string }) => {
-        const { compiler, publicUrl, fallback } = compilerFor(options);
-        const out = resolve(options.out);
-        let failed = 0;
-        const selected = await selectSlugs(compiler, slugs);
-        for (const slug of selected) {
-          try {
-            const editions = await compiler.compile(slug);
-            await mkdir(join(out, slug), { recursive: true });
-            for (const edition of editions) {
-              const { html, text } = fillSample(edition, publicUrl);
-              const base = join(out, slug, edition.lang);
-              await Promise.all([writeFile(`${base}.html`, html), writeFile(`${base}.txt`, text), writeFile(`${base}.mjml`, edition.mjml)]);
-              process.stdout.write(`${slug}/${edition.lang}.html  ${kb(Buffer.byteLength(html))}  text ${kb(Buffer.byteLength(text))}\n`);
-            }
-            const note = fallbackNote(editions.map((e) => e.lang), fallback);
-            if (note) process.stdout.write(`${slug}: ${note}\n`);
-          } catch (error) {
-            failed++;
-            reportFailure(slug, error);
-          }
-        }
-        process.stdout.write(`${selected.length - failed} of ${selected.length} issue(s) built into ${out}\n`);
-        return failed ? 1 : 0;
-      }),
-    );
+/** `depesche build` (options in ../registry.ts). */
+export async function build(slugs: string[], options: ContentOptions & { out: string }): Promise<number> {
+  const { compiler, publicUrl, fallback } = compilerFor(options);
+  const out = resolve(options.out);
+  let failed = 0;
+  const selected = await selectSlugs(compiler, slugs);
+  for (const slug of selected) {
+    try {
+      const editions = await compiler.compile(slug);
+      await mkdir(join(out, slug), { recursive: true });
+      for (const edition of editions) {
+        const { html, text } = fillSample(edition, publicUrl);
+        const base = join(out, slug, edition.lang);
+        await Promise.all([writeFile(`${base}.html`, html), writeFile(`${base}.txt`, text), writeFile(`${base}.mjml`, edition.mjml)]);
+        process.stdout.write(`${slug}/${edition.lang}.html  ${kb(Buffer.byteLength(html))}  text ${kb(Buffer.byteLength(text))}\n`);
+      }
+      const note = fallbackNote(editions.map((e) => e.lang), fallback);
+      if (note) process.stdout.write(`${slug}: ${note}\n`);
+    } catch (error) {
+      failed++;
+      reportFailure(slug, error);
+    }
+  }
+  process.stdout.write(`${selected.length - failed} of ${selected.length} issue(s) built into ${out}\n`);
+  return failed ? 1 : 0;
 }

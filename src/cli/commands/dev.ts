@@ -1,6 +1,4 @@
-import type { Command } from 'commander';
 import { SAMPLE_LIST, startDevStack, type DevStack } from '../../app/dev-stack.ts';
-import { action, intOption } from '../program.ts';
 
 function banner(stack: DevStack): string {
   const { urls } = stack;
@@ -24,12 +22,12 @@ function banner(stack: DevStack): string {
     ...rows.map(([label, url]) => `  ${label.padEnd(13)} ${url}`),
     '',
     `The list "${SAMPLE_LIST}" has ${de} German and ${en} English active readers. Send an issue to it from`,
-    `Campaigns, or from another terminal in this folder:`,
+    `Campaigns, or from another terminal in this folder (depesche finds this dev stack by itself):`,
     '',
-    '  set -a; . .depesche/dev.env; set +a',
     `  npx depesche send <slug> --list ${SAMPLE_LIST}`,
     '',
-    'Every mail lands in the dev inbox. Ctrl-C stops everything.',
+    'Elsewhere, load its settings first: set -a; . .depesche/dev.env; set +a',
+    'Every mail lands in the dev inbox and stays there across restarts. Ctrl-C stops everything.',
     '',
   ].join('\n');
 }
@@ -53,24 +51,14 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export function register(program: Command): void {
-  program
-    .command('dev')
-    .description(
-      'Run the whole loop on this machine: preview, dev inbox, ops API and queue dashboard on --port, the public app on --port + 1, ' +
-        'a worker, and Redis (REDIS_URL, or a private redis-server)',
-    )
-    .option('-p, --port <port>', 'port of the admin app (preview, /inbox, /api, /queues); the public app takes the next one', intOption('--port'), 4000)
-    .action(
-      action(async (options: { port: number }) => {
-        const stack = await startDevStack({ port: options.port });
-        process.stdout.write(banner(stack));
-        const signal = await untilSignal();
-        process.stderr.write(`\n${signal}: stopping the apps, the worker, the inbox and Redis …\n`);
-        await stack.close();
-        process.stderr.write('stopped\n');
-        // Anything a library left open must not keep a stopped dev server alive.
-        setTimeout(() => process.exit(0), 2_000).unref();
-      }),
-    );
+/** `depesche dev` (options in ../registry.ts). */
+export async function dev(options: { port: number }): Promise<void> {
+  const stack = await startDevStack({ port: options.port });
+  process.stdout.write(banner(stack));
+  const signal = await untilSignal();
+  process.stderr.write(`\n${signal}: stopping the apps, the worker, the inbox and Redis …\n`);
+  await stack.close();
+  process.stderr.write('stopped\n');
+  // Anything a library left open must not keep a stopped dev server alive.
+  setTimeout(() => process.exit(0), 2_000).unref();
 }

@@ -1,6 +1,4 @@
-import type { Command } from 'commander';
 import type { Finding } from '../../render/index.ts';
-import { action } from '../program.ts';
 import { compilerFor, displayPath, reportFailure, selectSlugs, type ContentOptions } from './build.ts';
 
 function where(file: string | undefined, line: number | undefined): string {
@@ -25,41 +23,31 @@ function print(prefix: string, findings: Finding[], counts: { errors: number; wa
   }
 }
 
-export function register(program: Command): void {
-  program
-    .command('lint')
-    .description('Check issues for what their own files cause: size, alt texts, preheader, links, raw HTML, both editions alike in structure and language, wide tables, the Impressum')
-    .argument('[slug...]', 'issues to check (folder names under issues/); all when omitted')
-    .option('-d, --dir <dir>', 'content directory holding issues/, templates/ and locales/ (default: CONTENT_DIR or .)')
-    .option('-t, --templates', 'check the templates and locale files instead: client support (caniemail), the layout without <style> (GMX, WEB.DE), locale keys')
-    .addHelpText('after', '\nExit code 1 when there is an error; warnings alone exit 0.\nWhat each rule checks: README.md, "Rules that depesche lint checks".')
-    .action(
-      action(async (slugs: string[], options: ContentOptions & { templates?: boolean }) => {
-        const { compiler, contentDir } = compilerFor(options);
-        const counts = { errors: 0, warnings: 0 };
-        if (options.templates) {
-          const templates = await compiler.listTemplates();
-          const findings = await compiler.lintTemplates();
-          print('', findings, counts);
-          process.stdout.write(`templates ${templates.map((t) => t.name).join(', ')}: ${counts.errors} error(s), ${counts.warnings} warning(s)\n`);
-          return counts.errors ? 1 : 0;
-        }
-        const selected = await selectSlugs(compiler, slugs);
-        if (selected.length === 0) process.stdout.write(`No issues under ${contentDir}/issues/ yet.\n`);
-        for (const slug of selected) {
-          let findings: Finding[];
-          try {
-            findings = await compiler.lint(slug);
-          } catch (error) {
-            counts.errors++;
-            reportFailure(slug, error);
-            continue;
-          }
-          print(`${slug}: `, findings, counts);
-          if (!findings.some((f) => f.severity === 'error')) process.stdout.write(`${slug}: ok${findings.length ? ` (${findings.length} warning(s))` : ''}\n`);
-        }
-        process.stdout.write(`${counts.errors} error(s), ${counts.warnings} warning(s)\n`);
-        return counts.errors ? 1 : 0;
-      }),
-    );
+/** `depesche lint` (options in ../registry.ts). */
+export async function lint(slugs: string[], options: ContentOptions & { templates?: boolean }): Promise<number> {
+  const { compiler, contentDir } = compilerFor(options);
+  const counts = { errors: 0, warnings: 0 };
+  if (options.templates) {
+    const templates = await compiler.listTemplates();
+    const findings = await compiler.lintTemplates();
+    print('', findings, counts);
+    process.stdout.write(`templates ${templates.map((t) => t.name).join(', ')}: ${counts.errors} error(s), ${counts.warnings} warning(s)\n`);
+    return counts.errors ? 1 : 0;
+  }
+  const selected = await selectSlugs(compiler, slugs);
+  if (selected.length === 0) process.stdout.write(`No issues under ${contentDir}/issues/ yet.\n`);
+  for (const slug of selected) {
+    let findings: Finding[];
+    try {
+      findings = await compiler.lint(slug);
+    } catch (error) {
+      counts.errors++;
+      reportFailure(slug, error);
+      continue;
+    }
+    print(`${slug}: `, findings, counts);
+    if (!findings.some((f) => f.severity === 'error')) process.stdout.write(`${slug}: ok${findings.length ? ` (${findings.length} warning(s))` : ''}\n`);
+  }
+  process.stdout.write(`${counts.errors} error(s), ${counts.warnings} warning(s)\n`);
+  return counts.errors ? 1 : 0;
 }

@@ -1,10 +1,8 @@
-import type { Command } from 'commander';
 import { isLoopbackHost } from '../../server/shared/hosts.ts';
 import { startPreviewServer } from '../../server/preview/server.ts';
 import type { Config } from '../../config/schema.ts';
 import type { ProofSettings } from '../../server/preview/proof.ts';
 import { createSmtpTransport } from '../../transport/smtp.ts';
-import { action, intOption } from '../program.ts';
 import { compilerFor } from './build.ts';
 import { loadConfig } from '../../config/load.ts';
 
@@ -23,42 +21,33 @@ export function proofSettingsOf(config: Config): Partial<ProofSettings> {
   };
 }
 
-export function register(program: Command): void {
-  program
-    .command('preview')
-    .description('Preview issues in the browser with live reload: both languages, desktop and mobile, text, lint, dark mode and proof sends')
-    .option('-p, --port <port>', 'port to listen on', intOption('--port'), 4000)
-    .option('--host <host>', 'address to bind; the preview has no login, so keep it on loopback', '127.0.0.1')
-    .option('-d, --dir <dir>', 'content directory holding issues/, templates/ and locales/ (default: CONTENT_DIR or .)')
-    .action(
-      action(async (options: PreviewCommandOptions) => {
-        const config = loadConfig();
-        const { compiler, contentDir, publicUrl } = compilerFor(options);
-        if (!isLoopbackHost(options.host)) {
-          process.stderr.write(`warning: the preview has no login, and ${options.host} is reachable from other machines.\n`);
-        }
-        const transport = createSmtpTransport({ SMTP_URL: config.SMTP_URL, SMTP_POOL_SIZE: 1 });
-        const server = await startPreviewServer({
-          port: options.port,
-          host: options.host,
-          contentDir,
-          publicUrl,
-          compiler,
-          transport,
-          mailFrom: config.MAIL_FROM,
-          editionFallback: config.EDITION_FALLBACK,
-          proofSettings: proofSettingsOf(config),
-        }).catch(async (error: unknown) => {
-          await transport.close();
-          throw error;
-        });
-        process.stderr.write(`Preview of ${contentDir}\n  ${server.url}\nSaving a file under issues/, templates/ or locales/ updates open pages. Ctrl-C stops.\n`);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', () => resolve());
-          process.once('SIGTERM', () => resolve());
-        });
-        await server.close();
-        await transport.close();
-      }),
-    );
+/** `depesche preview` (options in ../registry.ts). */
+export async function preview(options: PreviewCommandOptions): Promise<void> {
+  const config = loadConfig();
+  const { compiler, contentDir, publicUrl } = compilerFor(options);
+  if (!isLoopbackHost(options.host)) {
+    process.stderr.write(`warning: the preview has no login, and ${options.host} is reachable from other machines.\n`);
+  }
+  const transport = createSmtpTransport({ SMTP_URL: config.SMTP_URL, SMTP_POOL_SIZE: 1 });
+  const server = await startPreviewServer({
+    port: options.port,
+    host: options.host,
+    contentDir,
+    publicUrl,
+    compiler,
+    transport,
+    mailFrom: config.MAIL_FROM,
+    editionFallback: config.EDITION_FALLBACK,
+    proofSettings: proofSettingsOf(config),
+  }).catch(async (error: unknown) => {
+    await transport.close();
+    throw error;
+  });
+  process.stderr.write(`Preview of ${contentDir}\n  ${server.url}\nSaving a file under issues/, templates/ or locales/ updates open pages. Ctrl-C stops.\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await server.close();
+  await transport.close();
 }

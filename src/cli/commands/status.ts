@@ -1,7 +1,6 @@
 import cliProgress from 'cli-progress';
-import type { Command } from 'commander';
-import { describeSendTime, type CampaignService, type CampaignStatus } from '../../campaign/index.ts';
-import { action } from '../program.ts';
+import type { CampaignService, CampaignStatus } from '../../campaign/index.ts';
+import { describeSendTime } from '../../campaign/send-time.ts';
 import { withCampaigns } from './send.ts';
 
 function duration(seconds: number | null): string {
@@ -51,42 +50,32 @@ async function follow(service: CampaignService, id: string): Promise<CampaignSta
   return status;
 }
 
-export function register(program: Command): void {
-  program
-    .command('status')
-    .description('Show campaigns: total, sent, failed, bounced, skipped, unclear, remaining, rate and ETA. Without an id, lists recent ones.')
-    .argument('[id]', 'campaign id')
-    .option('-f, --follow', 'keep showing progress until the campaign is done or cancelled')
-    .option('--unclear', 'list the recipients whose delivery is unclear (resend with `depesche resend <id> --unclear`)')
-    .option('--json', 'print JSON')
-    .action(
-      action(async (id: string | undefined, options: { follow?: boolean; unclear?: boolean; json?: boolean }) =>
-        withCampaigns(async (service) => {
-          const out = (text: string): void => void process.stdout.write(`${text}\n`);
-          if (id === undefined) {
-            const all = await service.list();
-            if (options.json) return out(JSON.stringify(all, null, 2));
-            if (all.length === 0) return out('No campaigns yet. Start one with `depesche send <slug> --list <name>`.');
-            for (const s of all) out(formatStatusLine(s));
-            return;
-          }
-          if (options.unclear) {
-            const unclear = await service.unclear(id);
-            if (options.json) return out(JSON.stringify(unclear, null, 2));
-            if (unclear.length === 0) return out(`Campaign ${id} has no unclear recipients.`);
-            for (const r of unclear) out(`${r.id}\t${r.email ?? '(deleted)'}\t${r.lang ?? ''}\t${r.cause}`);
-            const causes = new Map<string, number>();
-            for (const r of unclear) causes.set(r.cause, (causes.get(r.cause) ?? 0) + 1);
-            const seen = [...causes].map(([cause, n]) => `${n} ${cause}`).join(', ');
-            process.stderr.write(
-              `${unclear.length} unclear (${seen}): their mail was handed to SMTP but the answer never reached the ledger, so it may or may not have arrived. ` +
-                `Resend on purpose with \`depesche resend ${id} --unclear\`.\n`,
-            );
-            return;
-          }
-          const status = options.follow ? await follow(service, id) : await service.status(id);
-          out(options.json ? JSON.stringify(status, null, 2) : formatStatusLine(status));
-        }),
-      ),
-    );
+/** `depesche status` (options in ../registry.ts). */
+export function status(id: string | undefined, options: { follow?: boolean; unclear?: boolean; json?: boolean }): Promise<void> {
+  return withCampaigns(async (service) => {
+    const out = (text: string): void => void process.stdout.write(`${text}\n`);
+    if (id === undefined) {
+      const all = await service.list();
+      if (options.json) return out(JSON.stringify(all, null, 2));
+      if (all.length === 0) return out('No campaigns yet. Start one with `depesche send <slug> --list <name>`.');
+      for (const s of all) out(formatStatusLine(s));
+      return;
+    }
+    if (options.unclear) {
+      const unclear = await service.unclear(id);
+      if (options.json) return out(JSON.stringify(unclear, null, 2));
+      if (unclear.length === 0) return out(`Campaign ${id} has no unclear recipients.`);
+      for (const r of unclear) out(`${r.id}\t${r.email ?? '(deleted)'}\t${r.lang ?? ''}\t${r.cause}`);
+      const causes = new Map<string, number>();
+      for (const r of unclear) causes.set(r.cause, (causes.get(r.cause) ?? 0) + 1);
+      const seen = [...causes].map(([cause, n]) => `${n} ${cause}`).join(', ');
+      process.stderr.write(
+        `${unclear.length} unclear (${seen}): their mail was handed to SMTP but the answer never reached the ledger, so it may or may not have arrived. ` +
+          `Resend on purpose with \`depesche resend ${id} --unclear\`.\n`,
+      );
+      return;
+    }
+    const status = options.follow ? await follow(service, id) : await service.status(id);
+    out(options.json ? JSON.stringify(status, null, 2) : formatStatusLine(status));
+  });
 }
