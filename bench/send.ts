@@ -7,6 +7,9 @@
 //   (a) nodemailer `sendMail` on a pooled transporter, MIME built per message (and + DKIM)
 //   (b) the same pool, the MIME built once per edition and each reader's values spliced
 //       in (Depesche's builder), sent as `raw` (and + DKIM, nodemailer's signer)
+//   floor: the transport alone, the same prebuilt MIME through our SMTP client
+//       (src/transport/smtp-client.ts) on the same pool, no Redis, no ledger (and + DKIM,
+//       our signer): what the worker could reach if the ledger cost nothing
 //   Depesche: campaign in Redis, fan-out, batches, ledger, one worker process (and + DKIM,
 //       RSA-2048, signed by src/transport/dkim.ts); BENCH_SEND_WORKERS adds variants
 //
@@ -21,8 +24,9 @@
 // docker-compose.yml runs it). BENCH_SEND_WORKERS: extra worker variants, `;`-separated,
 // each `label: ENV=value … --node-flag …`, e.g.
 //   BENCH_SEND_WORKERS='semi8: WORKER_HEAP_MB=0 --max-semi-space-size=8; none: WORKER_HEAP_MB=0'
-// BENCH_SEND_ROWS: a comma-separated subset of row keys (a, a-dkim, b, b-dkim, depesche,
-// depesche-dkim, and the variants' labels). BENCH_SEND_WORKER_LOG: a file the workers'
+// BENCH_SEND_ROWS: a comma-separated subset of row keys (a, a-dkim, b, b-dkim, floor,
+// floor-dkim, depesche, depesche-dkim, and the variants' labels). BENCH_SEND_RATE: the
+// workers' SEND_RATE (default 100000, i.e. unthrottled). BENCH_SEND_WORKER_LOG: a file the workers'
 // stdout goes to (for node flags such as --trace-gc).
 // Runnable alone: `node bench/send.ts`.
 import { execFile, spawn } from 'node:child_process';
@@ -104,7 +108,7 @@ export async function run(): Promise<void> {
     DEPESCHE_SECRET: SECRET,
     MAIL_FROM: 'China AI2X Briefing <briefing@example.org>',
     PUBLIC_URL,
-    SEND_RATE: '100000',
+    SEND_RATE: process.env.BENCH_SEND_RATE ?? '100000',
     BATCH_SIZE: '500',
     SMTP_POOL_SIZE: String(POOL),
     WORKER_CONCURRENCY: '4',
@@ -179,6 +183,8 @@ export async function run(): Promise<void> {
     { key: 'a-dkim', label: '(a) + DKIM (nodemailer)', measure: baseline('nodemailer-mime-dkim', quarter) },
     { key: 'b', label: '(b) same pool, MIME prebuilt, values spliced, raw', measure: baseline('nodemailer-raw', COUNT) },
     { key: 'b-dkim', label: '(b) + DKIM (nodemailer)', measure: baseline('nodemailer-raw-dkim', quarter) },
+    { key: 'floor', label: 'floor: prebuilt MIME, our SMTP client, same pool', measure: baseline('own-client', COUNT) },
+    { key: 'floor-dkim', label: 'floor + DKIM (our signer)', measure: baseline('own-client-dkim', COUNT) },
     { key: 'depesche', label: 'Depesche, one worker, end to end', measure: depesche({}, []) },
     { key: 'depesche-dkim', label: 'Depesche + DKIM (our signer), one worker', measure: depesche(dkimEnv, []) },
     ...parseVariants(process.env.BENCH_SEND_WORKERS ?? '').map((v) => ({ key: v.label, label: `Depesche, worker ${v.label}`, measure: depesche(v.env, v.flags) })),
@@ -224,7 +230,8 @@ export async function run(): Promise<void> {
   };
   console.log(
     `  summary: Depesche ${fmt(med('depesche', (f) => f.msgsPerSecond))} msgs/s at ${fmt(med('depesche', (f) => f.cpuUs))} µs worker CPU + ${fmt(med('depesche', (f) => f.redisCpuUs))} µs redis per message = ${ratio('depesche', 'a')} (a) and ${ratio('depesche', 'b')} (b); ` +
-      `with DKIM ${ratio('depesche-dkim', 'a-dkim')} (a) and ${ratio('depesche-dkim', 'b-dkim')} (b); worker peak RSS ${fmt(med('depesche', (f) => f.peakRssMb))} MB`,
+      `with DKIM ${ratio('depesche-dkim', 'a-dkim')} (a) and ${ratio('depesche-dkim', 'b-dkim')} (b); ` +
+      `against the transport floor ${ratio('depesche', 'floor')}, with DKIM ${ratio('depesche-dkim', 'floor-dkim')}; worker peak RSS ${fmt(med('depesche', (f) => f.peakRssMb))} MB`,
   );
 }
 

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { createRedis, keyspace } from '../config/redis.ts';
 import type { Config } from '../config/schema.ts';
 import { requireSecret } from '../config/load.ts';
-import { createSmtpTransport } from '../transport/smtp.ts';
+import { createCampaignTransport } from '../transport/campaign-transport.ts';
 import type { Transport } from '../transport/types.ts';
 import { createBatchProcessor, InFlight, type CampaignLog, type PendingMark } from './batch.ts';
 import { CampaignRepository } from './campaigns.ts';
@@ -17,7 +17,7 @@ import type { BatchJobData, BatchResult, CampaignSubscribers, FanoutJobData } fr
 export interface WorkerDeps {
   config: Config;
   subscribers: CampaignSubscribers;
-  /** Defaults to pooled SMTP from SMTP_URL (and DKIM_* when set). */
+  /** Defaults to the campaign transport: our SMTP client on SMTP_URL (and DKIM_* when set). */
   transport?: Transport;
   /** Reports batch failures, pauses and shutdown; defaults to silence. */
   log?: CampaignLog;
@@ -74,7 +74,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const campaigns = new CampaignRepository(redis, keys);
   const ledger = new RedisLedger(redis, keys);
   const liveness = new WorkerLiveness(redis, keys, config.JOB_LOCK_MS);
-  const transport = deps.transport ?? createSmtpTransport(config);
+  const transport = deps.transport ?? createCampaignTransport(config);
   const pendingMarks = new Map<string, PendingMark>();
   let stopping = false;
 

@@ -1,37 +1,43 @@
 --- @include "includes/ledger-codes"
--- One recipient's claim (claim.lua): the whole decision for one id, so a script that
--- claims several recipients at once can call it in a loop.
+-- A claim's decision in its steps, so claim.lua (one recipient) and claim-many.lua (a
+-- group) make it the same way.
 -- k: {meta, ledger, unclear, notes, runs, globalBucket, campaignBucket, earlier = {ledgers}}
--- a: {run, id, mode, globalRate, campaignRate, version, now}
-local function claimOne(k, a)
+-- a: {run, mode, globalRate, campaignRate, version, now}
+
+-- nil while the campaign is sending with the editions the worker holds.
+local function campaignGate(k, a)
   local f = redis.call('HMGET', k.meta, 'state', 'ver')
   if f[1] ~= 'sending' then return {'halt', f[1] or 'missing'} end
   if (f[2] or '1') ~= a.version then return {'stale', f[2] or '1'} end
+  return nil
+end
 
-  local id = a.id
+-- What the ledger says of one recipient. Returns a final answer ({'done', code},
+-- {'busy'}, or {'claimed'} when this run holds it already), or nil when a claim may be
+-- made; the current code comes second.
+local function ledgerTurn(k, a, id)
   local mine = 'c:' .. a.run
   local cur = redis.call('HGET', k.ledger, id)
-  if cur == mine then return {'claimed'} end
-  local now = a.now
+  if cur == mine then return {'claimed'}, cur end
 
   if isClaim(cur) then
     -- Another run's claim. While that run's heartbeat lasts it will record the answer
     -- itself; once it has run out, or the run ended without recording, nobody knows
     -- whether the mail arrived: unclear, never sent again on its own.
     local expiry = redis.call('HGET', k.runs, string.sub(cur, 3))
-    if expiry and tonumber(expiry) > now then return {'busy'} end
+    if expiry and tonumber(expiry) > a.now then return {'busy'}, cur end
     local cause = expiry and 'worker died' or 'answer not recorded'
     redis.call('HSET', k.ledger, id, 'u')
     redis.call('SADD', k.unclear, id)
     redis.call('HSET', k.notes, id, cause)
     redis.call('HINCRBY', k.meta, 'unclear', 1)
-    return {'done', 'u'}
+    return {'done', 'u'}, 'u'
   end
 
   if a.mode == 'resend' then
-    if cur ~= 'u' then return {'done', cur or 'none'} end
+    if cur ~= 'u' then return {'done', cur or 'none'}, cur end
   elseif cur then
-    return {'done', cur}
+    return {'done', cur}, cur
   else
     -- A send to the rest: whoever an earlier campaign of the issue reached (sent, bounced,
     -- unclear, or claimed and never recorded) is not mailed again.
@@ -40,13 +46,19 @@ local function claimOne(k, a)
       if earlier == 's' or earlier == 'b' or earlier == 'u' or isClaim(earlier) then
         redis.call('HSET', k.ledger, id, 'p')
         redis.call('HINCRBY', k.meta, 'previously', 1)
-        return {'done', 'p'}
+        return {'done', 'p'}, 'p'
       end
     end
   end
+  return nil, cur
+end
 
-  -- Token buckets: capacity rate/5 (a fifth of a second's burst), refilled continuously.
-  local wait = 0
+-- Token buckets: capacity rate/5 (a fifth of a second's burst), refilled continuously.
+-- Takes as many of `want` tokens as both buckets hold now and returns that number, and,
+-- when it is fewer, how many milliseconds until the buckets hold the rest (at most a
+-- bucket's capacity): the time the caller sleeps before it asks again for the rest.
+local function takeTokens(k, a, want)
+  local grant = want
   local buckets = {}
   for _, b in ipairs({{k.globalBucket, a.globalRate}, {k.campaignBucket, a.campaignRate}}) do
     local key, rate = b[1], b[2]
@@ -54,22 +66,47 @@ local function claimOne(k, a)
       local cap = math.max(1, math.ceil(rate / 5))
       local state = redis.call('HMGET', key, 'tokens', 'ts')
       local tokens = tonumber(state[1]) or cap
-      local ts = tonumber(state[2]) or now
-      if now > ts then tokens = math.min(cap, tokens + (now - ts) * rate / 1000) end
-      if tokens < 1 then wait = math.max(wait, math.ceil((1 - tokens) * 1000 / rate)) end
-      buckets[#buckets + 1] = {key, tokens}
+      local ts = tonumber(state[2]) or a.now
+      if a.now > ts then tokens = math.min(cap, tokens + (a.now - ts) * rate / 1000) end
+      grant = math.min(grant, math.floor(tokens))
+      buckets[#buckets + 1] = { key = key, rate = rate, cap = cap, tokens = tokens }
     end
   end
-  if wait > 0 then return {'wait', tostring(wait)} end
-  for _, b in ipairs(buckets) do
-    redis.call('HSET', b[1], 'tokens', tostring(b[2] - 1), 'ts', tostring(now))
+  if grant < 0 then grant = 0 end
+  local wait = 0
+  if grant < want then
+    for _, b in ipairs(buckets) do
+      local short = math.min(want - grant, b.cap) - (b.tokens - grant)
+      if short > 0 then wait = math.max(wait, math.ceil(short * 1000 / b.rate)) end
+    end
+    wait = math.max(wait, 1)
   end
+  if grant > 0 then
+    for _, b in ipairs(buckets) do
+      redis.call('HSET', b.key, 'tokens', tostring(b.tokens - grant), 'ts', tostring(a.now))
+    end
+  end
+  return grant, wait
+end
 
+-- Writes the claim: the recipient is this run's until it records the answer.
+local function claimWrite(k, a, id, cur)
   if cur == 'u' then
     redis.call('SREM', k.unclear, id)
     redis.call('HDEL', k.notes, id)
     redis.call('HINCRBY', k.meta, 'unclear', -1)
   end
-  redis.call('HSET', k.ledger, id, mine)
+  redis.call('HSET', k.ledger, id, 'c:' .. a.run)
+end
+
+-- One recipient's whole claim (claim.lua).
+local function claimOne(k, a)
+  local gate = campaignGate(k, a)
+  if gate then return gate end
+  local answer, cur = ledgerTurn(k, a, a.id)
+  if answer then return answer end
+  local grant, wait = takeTokens(k, a, 1)
+  if grant < 1 then return {'wait', tostring(wait)} end
+  claimWrite(k, a, a.id, cur)
   return {'claimed'}
 end
