@@ -4,6 +4,7 @@ import { CampaignRepository } from '../src/campaign/campaigns.ts';
 import { sendKeys } from '../src/campaign/keys.ts';
 import { RedisLedger } from '../src/campaign/ledger.ts';
 import { createRedis, keyspace } from '../src/config/index.ts';
+import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
 
 let server: TestRedis;
@@ -142,5 +143,96 @@ describe('delivery ledger', () => {
     expect(results[2]).toMatchObject({ kind: 'wait' });
     expect((results[2] as { ms: number }).ms).toBeGreaterThan(50);
     expect((results[2] as { ms: number }).ms).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('group claims and grouped marks (one Redis call for many recipients)', () => {
+  const store = () => new RedisSubscriberStore(redis, keys);
+  const evalCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+
+  it('claims a group with each record as it stood, skips the inactive without a token, and reports the rest', async () => {
+    const rows = ['ann', 'ben', 'cid', 'dora', 'eve', 'fay'].map((name) => ({ email: `${name}-${n}@example.org`, name, lang: 'en' as const }));
+    const made = await store().upsertMany(rows, 'l', { defaultStatus: 'active' });
+    const [ann, ben, cid, dora, eve, fay] = made.map((r) => r.id) as [string, string, string, string, string, string];
+    await store().setStatus(cid, 'unsubscribed');
+    const id = await campaign();
+    await ledger.claim(id, 'before', dora, send);
+    await ledger.mark(id, 'before', dora, 'sent');
+    await liveRun('other');
+    await ledger.claim(id, 'other', eve, send);
+    // Campaign rate 10 a second: a burst of 2 tokens.
+    const rate = { ...send, campaignRate: 10 };
+    const answer = await ledger.claimMany(id, 'run', [ann, cid, 'not-an-id', dora, eve, ben, fay], rate);
+    if (answer.kind !== 'ok') throw new Error(`unexpected ${answer.kind}`);
+    expect(answer.entries).toEqual([
+      { kind: 'claimed', recipient: { id: ann, email: rows[0]!.email, name: 'ann', lang: 'en' } },
+      { kind: 'skipped' },
+      { kind: 'skipped' },
+      { kind: 'done', state: 's' },
+      { kind: 'busy' },
+      { kind: 'claimed', recipient: expect.objectContaining({ id: ben, name: 'ben' }) },
+      { kind: 'wait' },
+    ]);
+    expect(answer.waitMs).toBeGreaterThan(50);
+    expect(answer.waitMs).toBeLessThanOrEqual(100);
+    expect(await ledger.stateOf(id, cid)).toBe('skipped');
+    expect(await campaigns.get(id)).toMatchObject({ skipped: 2 });
+    // Asking again for its own claims costs this run no token; the waiting one gets its token after the wait.
+    const again = await ledger.claimMany(id, 'run', [ann, ben], rate);
+    expect(again).toMatchObject({ kind: 'ok', waitMs: 0, entries: [{ kind: 'claimed' }, { kind: 'claimed' }] });
+    await new Promise((r) => setTimeout(r, answer.waitMs));
+    expect(await ledger.claimMany(id, 'run', [fay], rate)).toMatchObject({ kind: 'ok', entries: [{ kind: 'claimed' }] });
+    await campaigns.pause(id, 'stop');
+    expect(await ledger.claimMany(id, 'run', [fay], rate)).toEqual({ kind: 'halt', state: 'paused' });
+  });
+
+  it('writes the marks of one event-loop turn in one call, counting failure streaks in order', async () => {
+    const id = await campaign();
+    for (const x of ['m1', 'm2', 'm3', 'm4']) await ledger.claim(id, 'r', x, send);
+    const before = await evalCalls();
+    const results = await Promise.all([
+      ledger.release(id, 'r', 'm1', { streak: 'conn' }),
+      ledger.release(id, 'r', 'm2', { streak: 'conn' }),
+      ledger.mark(id, 'r', 'm3', 'sent', { streak: 'reset' }),
+      ledger.mark(id, 'r', 'm4', 'bounced', { note: '550 5.1.1 no such user' }),
+      ledger.mark(id, 'other-run', 'm4', 'sent'),
+    ]);
+    expect(await evalCalls()).toBe(before + 1);
+    expect(results).toEqual([{ ok: true, streak: 1 }, { ok: true, streak: 2 }, { ok: true, streak: 0 }, { ok: true, streak: 0 }, { ok: false, streak: 0 }]);
+    expect(await campaigns.get(id)).toMatchObject({ sent: 1, bounced: 1 });
+    expect(await Promise.all(['m1', 'm2', 'm3', 'm4'].map((x) => ledger.stateOf(id, x)))).toEqual([null, null, 'sent', 'bounced']);
+    // The streak went on from where the call left it.
+    await ledger.claim(id, 'r', 'm1', send);
+    expect((await ledger.release(id, 'r', 'm1', { streak: 'conn' })).streak).toBe(1);
+  });
+
+  it('makes groups held back by the rate limit sleep for the time the bucket names: no storm of refused claims', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => ({ email: `rate${i}-${n}@example.org`, lang: 'de' as const }));
+    const ids = (await store().upsertMany(rows, 'l', { defaultStatus: 'active' })).map((r) => r.id);
+    const id = await campaign();
+    const rate = { ...send, campaignRate: 20 };
+    let calls = 0;
+    const started = Date.now();
+    // Four batches at once, in groups of five, as a worker runs them.
+    await Promise.all(
+      [0, 1, 2, 3].map(async (b) => {
+        for (let g = 0; g < 2; g++) {
+          let pending = ids.slice(b * 10 + g * 5, b * 10 + g * 5 + 5);
+          while (pending.length > 0) {
+            calls++;
+            const answer = await ledger.claimMany(id, `r${b}`, pending, rate);
+            if (answer.kind !== 'ok') throw new Error(answer.kind);
+            pending = pending.filter((_, i) => answer.entries[i]!.kind === 'wait');
+            if (pending.length > 0) await new Promise((r) => setTimeout(r, answer.waitMs));
+          }
+        }
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    // 40 claims at 20/s with a burst of 4: at least 1.8 s. Each refused call sleeps until
+    // the bucket holds what its group needs, so calls stay a small multiple of the groups.
+    expect(seconds).toBeGreaterThan(1.7);
+    expect(calls).toBeLessThan(60);
+    expect(await ledger.unclear(id)).toEqual([]);
   });
 });
