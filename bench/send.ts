@@ -68,12 +68,29 @@ interface Row {
   measure(): Promise<Figures>;
 }
 
+/** Calls and µs of every command so far, from INFO commandstats. */
+async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const info = await redis.info('commandstats');
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const match of info.matchAll(/cmdstat_([\w|-]+):calls=(\d+),usec=(\d+)/g)) stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  return stats;
+}
+
 /** Total calls of every command so far, from INFO commandstats. */
 async function commandCount(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
   let total = 0;
-  for (const match of info.matchAll(/calls=(\d+)/g)) total += Number(match[1]);
+  for (const { calls } of (await commandStats(redis)).values()) total += calls;
   return total;
+}
+
+/** Per message: the commands called most between two snapshots, with the µs Redis spent in each (BENCH_VERBOSE). */
+function commandBreakdown(before: Map<string, { calls: number; usec: number }>, after: Map<string, { calls: number; usec: number }>, count: number): string {
+  return [...after]
+    .map(([name, { calls, usec }]) => ({ name, calls: (calls - (before.get(name)?.calls ?? 0)) / count, usec: (usec - (before.get(name)?.usec ?? 0)) / count }))
+    .filter((c) => c.calls >= 0.01)
+    .sort((a, b) => b.usec - a.usec)
+    .map((c) => `${c.name} ${c.calls.toFixed(2)}×/${c.usec.toFixed(1)}µs`)
+    .join(', ');
 }
 
 function parseVariants(text: string): { label: string; env: Record<string, string>; flags: string[] }[] {
@@ -153,9 +170,14 @@ export async function run(): Promise<void> {
   const depesche = (extraEnv: Record<string, string>, flags: string[]) => async (): Promise<Figures> => {
     // BENCH_SEND_WORKER_LOG=<file>: the workers' stdout (e.g. --trace-gc) appended there.
     const log = process.env.BENCH_SEND_WORKER_LOG ? openSync(process.env.BENCH_SEND_WORKER_LOG, 'a') : 'ignore';
-    const worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(root, 'worker/index.ts')], { cwd: root, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', log, 'inherit'] });
+    // A variant's BENCH_WORKER_ROOT runs the worker of another checkout (e.g. an export of
+    // an earlier commit, `git archive <commit> | tar -x -C /tmp/base` with node_modules
+    // linked): before and after in one interleaved run.
+    const workerRoot = extraEnv.BENCH_WORKER_ROOT ?? root;
+    const worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(workerRoot, 'worker/index.ts')], { cwd: workerRoot, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', log, 'inherit'] });
     try {
       await sendCampaign('warm-up');
+      const stats = await commandStats(admin);
       const before = { worker: cpuSeconds(worker.pid!), redis: cpuSeconds(redisPid), commands: await commandCount(admin), sink: (await sink.counts()).count };
       const started = performance.now();
       const status = await sendCampaign('bench');
@@ -169,6 +191,7 @@ export async function run(): Promise<void> {
         peakRssMb: peakRssMb(worker.pid!),
       };
       const arrived = (await sink.counts()).count - before.sink;
+      if (process.env.BENCH_VERBOSE) console.log(`    commands per message: ${commandBreakdown(stats, await commandStats(admin), COUNT)}`);
       return { ...figures, note: `sent ${status.sent}, unclear ${status.unclear}, sink got ${arrived}` };
     } finally {
       worker.kill('SIGTERM');

@@ -46,24 +46,26 @@ local a = { run = ARGV[1], mode = ARGV[2], globalRate = tonumber(ARGV[3]), campa
 local gate = campaignGate(k, a)
 if gate then return gate end
 
+local acc = newMoves(k)
+local ids = {}
+for i = firstId, #ARGV do ids[#ids + 1] = ARGV[i] end
+loadCodes(acc, ids)
 local out = {}
 local candidates = {}
-local acc = newMoves()
 local function claimedWith(record)
   local reply = {'claimed'}
   for i = 2, F do reply[i] = record[i] or '' end
   return reply
 end
-for i = firstId, #ARGV do
-  local id = ARGV[i]
-  local slot = i - firstId + 1
-  local answer, cur = ledgerTurn(k, a, id)
+for slot, id in ipairs(ids) do
+  local answer, cur = ledgerTurn(k, a, id, acc.code[id])
   if answer and answer[1] ~= 'claimed' then
+    acc.code[id] = cur
     out[slot] = answer
   else
     local record = redis.call('HMGET', KEYS[7 + E + slot], unpack(fields))
     if record[1] ~= 'active' then
-      moveOne(k, { id = id, expected = cur or '', code = 'k', note = '', streak = '' }, acc)
+      moveOne(acc, { id = id, expected = cur or '', code = 'k', note = '', streak = '' })
       out[slot] = {'skipped'}
     elseif answer then
       out[slot] = claimedWith(record)
@@ -76,11 +78,11 @@ end
 local grant, wait = takeTokens(k, a, #candidates)
 for j, c in ipairs(candidates) do
   if j <= grant then
-    claimWrite(k, a, c.id, c.cur)
+    claimWrite(acc, a, c.id, c.cur)
     out[c.slot] = claimedWith(c.record)
   else
     out[c.slot] = {'wait'}
   end
 end
-flushMoves(k, acc, a.now)
+flushMoves(acc, a.now)
 return {'ok', tostring(wait), out}

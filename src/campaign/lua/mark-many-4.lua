@@ -20,11 +20,13 @@
   what the caller expected (e.g. a dead run's claim already turned unclear).
 ]]
 --- @include "includes/move-one"
-local k = { meta = KEYS[1], ledger = KEYS[2], unclear = KEYS[3], notes = KEYS[4] }
-local acc = newMoves()
+local acc = newMoves({ meta = KEYS[1], ledger = KEYS[2], unclear = KEYS[3], notes = KEYS[4] })
+local ids = {}
+for i = 2, #ARGV, 5 do ids[#ids + 1] = ARGV[i] end
+loadCodes(acc, ids)
 local out = {}
 for i = 2, #ARGV, 5 do
-  out[#out + 1] = moveOne(k, { id = ARGV[i], expected = ARGV[i + 1], code = ARGV[i + 2], note = ARGV[i + 3], streak = ARGV[i + 4] }, acc)
+  out[#out + 1] = moveOne(acc, { id = ARGV[i], expected = ARGV[i + 1], code = ARGV[i + 2], note = ARGV[i + 3], streak = ARGV[i + 4] })
 end
-flushMoves(k, acc, ARGV[1])
+flushMoves(acc, ARGV[1])
 return out

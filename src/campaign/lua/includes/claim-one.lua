@@ -1,4 +1,5 @@
 --- @include "includes/ledger-codes"
+--- @include "includes/move-one"
 -- A claim's decision in its steps, so claim.lua (one recipient) and claim-many.lua (a
 -- group) make it the same way.
 -- k: {meta, ledger, unclear, notes, runs, globalBucket, campaignBucket, earlier = {ledgers}}
@@ -12,12 +13,11 @@ local function campaignGate(k, a)
   return nil
 end
 
--- What the ledger says of one recipient. Returns a final answer ({'done', code},
--- {'busy'}, or {'claimed'} when this run holds it already), or nil when a claim may be
--- made; the current code comes second.
-local function ledgerTurn(k, a, id)
+-- What the ledger says of one recipient whose entry is `cur`. Returns a final answer
+-- ({'done', code}, {'busy'}, or {'claimed'} when this run holds it already), or nil when a
+-- claim may be made; the current code comes second.
+local function ledgerTurn(k, a, id, cur)
   local mine = 'c:' .. a.run
-  local cur = redis.call('HGET', k.ledger, id)
   if cur == mine then return {'claimed'}, cur end
 
   if isClaim(cur) then
@@ -89,24 +89,28 @@ local function takeTokens(k, a, want)
   return grant, wait
 end
 
--- Writes the claim: the recipient is this run's until it records the answer.
-local function claimWrite(k, a, id, cur)
+-- The claim, gathered in `acc` (see move-one): the recipient is this run's until it records
+-- the answer.
+local function claimWrite(acc, a, id, cur)
   if cur == 'u' then
-    redis.call('SREM', k.unclear, id)
-    redis.call('HDEL', k.notes, id)
-    redis.call('HINCRBY', k.meta, 'unclear', -1)
+    acc.inUnclear[id] = false
+    acc.notes[id] = false
+    acc.deltas.unclear = (acc.deltas.unclear or 0) - 1
   end
-  redis.call('HSET', k.ledger, id, 'c:' .. a.run)
+  acc.code[id] = 'c:' .. a.run
+  acc.ledger[id] = 'c:' .. a.run
 end
 
 -- One recipient's whole claim (claim.lua).
 local function claimOne(k, a)
   local gate = campaignGate(k, a)
   if gate then return gate end
-  local answer, cur = ledgerTurn(k, a, a.id)
+  local answer, cur = ledgerTurn(k, a, a.id, redis.call('HGET', k.ledger, a.id))
   if answer then return answer end
   local grant, wait = takeTokens(k, a, 1)
   if grant < 1 then return {'wait', tostring(wait)} end
-  claimWrite(k, a, a.id, cur)
+  local acc = newMoves(k)
+  claimWrite(acc, a, a.id, cur)
+  flushMoves(acc, a.now)
   return {'claimed'}
 end
