@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignRepository } from '../src/campaign/campaigns.ts';
-import { sendKeys } from '../src/campaign/keys.ts';
+import { campaignKeys, sendKeys } from '../src/campaign/keys.ts';
+import { assertNotPruned, pruneLedgers } from '../src/campaign/retention.ts';
 import { RedisLedger } from '../src/campaign/ledger.ts';
 import { createRedis, keyspace } from '../src/config/index.ts';
 import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
@@ -234,5 +235,41 @@ describe('group claims and grouped marks (one Redis call for many recipients)', 
     expect(seconds).toBeGreaterThan(1.7);
     expect(calls).toBeLessThan(60);
     expect(await ledger.unclear(id)).toEqual([]);
+  });
+});
+
+describe('ledger retention', () => {
+  it('reduces a finished ledger past retention to counts and the bounced, failed and unclear readers; a send to the rest refuses it', async () => {
+    const id = await campaign();
+    const live = await campaign();
+    for (const [x, outcome] of [['s1', 'sent'], ['s2', 'sent'], ['b1', 'bounced'], ['f1', 'failed'], ['u1', 'unclear'], ['k1', 'skipped']] as const) {
+      await ledger.claim(id, 'r', x, send);
+      await ledger.mark(id, 'r', x, outcome, outcome === 'sent' || outcome === 'skipped' ? {} : { note: `why ${x}` });
+    }
+    await ledger.claim(live, 'r', 'x', send);
+    await ledger.mark(live, 'r', 'x', 'sent');
+    await campaigns.cancel(id, 'enough');
+    const counts = { sent: 2, bounced: 1, failed: 1, unclear: 1, skipped: 1 };
+    expect(await campaigns.get(id)).toMatchObject(counts);
+
+    // Other tests' campaigns share the keyspace; only this one's lines count.
+    const mine = (found: { id: string; entries: number; dropped: number }[]) => found.filter((c) => c.id === id || c.id === live).map((c) => [c.id, c.entries, c.dropped]);
+    // Not yet: it ended just now.
+    expect(mine(await pruneLedgers(redis, keys, { retentionDays: 365 }))).toEqual([]);
+    const later = Date.now() + 366 * 86_400_000;
+    const dry = await pruneLedgers(redis, keys, { retentionDays: 365, now: later, dryRun: true });
+    expect(mine(dry)).toEqual([[id, 6, 0]]);
+    expect(await redis.hlen(campaignKeys(keys, id).ledger)).toBe(6);
+
+    const pruned = await pruneLedgers(redis, keys, { retentionDays: 365, now: later });
+    expect(mine(pruned)).toEqual([[id, 6, 3]]);
+    expect(await redis.hgetall(campaignKeys(keys, id).ledger)).toEqual({ b1: 'b', f1: 'f', u1: 'u' });
+    expect(await ledger.unclear(id)).toEqual([{ id: 'u1', cause: 'why u1' }]);
+    expect(await campaigns.get(id)).toMatchObject(counts);
+    // The sending campaign keeps everything; a second prune finds nothing more.
+    expect(await ledger.stateOf(live, 'x')).toBe('sent');
+    expect(mine(await pruneLedgers(redis, keys, { retentionDays: 365, now: later }))).toEqual([]);
+    await expect(assertNotPruned(redis, keys, [live, id])).rejects.toThrow(/ledger was pruned on .*send to the rest cannot leave them out/);
+    await assertNotPruned(redis, keys, [live]);
   });
 });

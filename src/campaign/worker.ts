@@ -9,6 +9,7 @@ import { createBatchProcessor, InFlight, type CampaignLog, type PendingMark } fr
 import { CampaignRepository } from './campaigns.ts';
 import { createFanoutProcessor } from './fanout.ts';
 import { RedisLedger } from './ledger.ts';
+import { pruneLedgers } from './retention.ts';
 import { WorkerLiveness } from './liveness.ts';
 import { describeFailure } from './outcome.ts';
 import { BATCH_QUEUE, batchJobOptions, FANOUT_QUEUE } from './queues.ts';
@@ -108,6 +109,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       ...(config.UNSUBSCRIBE_MAILTO ? { unsubscribeMailto: config.UNSUBSCRIBE_MAILTO } : {}),
     },
     globalRate: config.SEND_RATE,
+    ...(config.CLAIM_GROUP > 0 ? { claimGroup: config.CLAIM_GROUP } : {}),
     pauseAfter: config.PAUSE_AFTER_CONNECTION_FAILURES,
     stopping: () => stopping,
     log,
@@ -150,9 +152,21 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   }
   await Promise.all([batchWorker.waitUntilReady(), fanoutWorker.waitUntilReady()]);
 
+  // Ledgers past LEDGER_RETENTION_DAYS are reduced once at start and then daily (retention.ts);
+  // several workers doing it at once only repeat each other's deletes.
+  const prune = () =>
+    pruneLedgers(redis, keys, { retentionDays: config.LEDGER_RETENTION_DAYS }).then(
+      (pruned) => pruned.length > 0 && log('info', 'pruned ledgers past retention', { campaigns: pruned.map((c) => c.id), days: config.LEDGER_RETENTION_DAYS }),
+      (error: unknown) => log('warn', 'could not prune ledgers past retention', { err: describeFailure(error) }),
+    );
+  void prune();
+  const pruneTimer = setInterval(() => void prune(), 86_400_000);
+  pruneTimer.unref();
+
   return {
     async close(timeoutMs = config.SHUTDOWN_TIMEOUT_MS) {
       stopping = true;
+      clearInterval(pruneTimer);
       const graceful = (async () => {
         await Promise.all([batchWorker.close(), fanoutWorker.close()]);
         await batchQueue.close();
