@@ -310,16 +310,19 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
     /**
      * Claims a group whose in-flight slots the caller took, and starts a delivery for each
      * recipient claimed; every slot is given back exactly once (when its delivery ends, or
-     * at once for a recipient not claimed). Those the rate limit holds back wait, together,
-     * for the time the bucket names, then are asked for again.
+     * at once for a recipient not claimed). Those the rate limit holds back have their
+     * tokens reserved and wait, together, for the time the bucket names; then they are
+     * claimed with the tokens already paid, so a busy bucket costs one more call, not a
+     * storm of refused ones.
      */
     const claimGroup = async (group: string[], tasks: Promise<void>[]): Promise<void> => {
       const free = (n: number) => deps.inFlight.release(n);
       let pending = group;
+      let prepaid = 0;
       while (pending.length > 0) {
         let answer: GroupClaimResult;
         try {
-          answer = await deps.ledger.claimMany(campaignId, run, pending, { ...claimBase, version });
+          answer = await deps.ledger.claimMany(campaignId, run, pending, { ...claimBase, version, prepaid });
           if (answer.kind === 'stale') {
             // `update` replaced the editions while this batch was paused: use the new ones.
             version = answer.version;
@@ -347,6 +350,7 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
           return undefined;
         });
         pending = waiting;
+        prepaid = answer.reserved;
         if (pending.length > 0) {
           await sleep(answer.waitMs);
           if (stop()) {

@@ -69,6 +69,8 @@ export interface ClaimOptions {
   version: number;
   /** Earlier campaigns of the issue whose readers a send to the rest leaves out. */
   restOf?: string[];
+  /** Group claims: tokens reserved by the last call for these recipients (its `reserved`). */
+  prepaid?: number;
 }
 
 /** A claimed recipient, as their subscriber record stood at the moment of the claim. */
@@ -92,8 +94,11 @@ export type GroupClaimEntry =
 export type GroupClaimResult =
   | { kind: 'halt'; state: string }
   | { kind: 'stale'; version: number }
-  /** One entry per id, in order; `waitMs` > 0 when some must wait for tokens. */
-  | { kind: 'ok'; waitMs: number; entries: GroupClaimEntry[] };
+  /**
+   * One entry per id, in order. When some must wait for tokens, their tokens are reserved
+   * (`reserved`) and paid for after `waitMs`: ask again for them then, with `prepaid`.
+   */
+  | { kind: 'ok'; waitMs: number; reserved: number; entries: GroupClaimEntry[] };
 
 export interface MarkOptions {
   /** Why it failed, bounced or is unclear; kept for ops. */
@@ -178,15 +183,16 @@ export class RedisLedger implements Ledger {
     const earlier = options.mode === 'send' ? (options.restOf ?? []).map((other) => campaignKeys(this.#keys, other).ledger) : [];
     const keys = [k.meta, k.ledger, k.unclear, k.notes, this.#send.runs, this.#send.globalBucket, k.bucket, ...earlier];
     for (const id of ids) keys.push(subscriberKey(this.#keys, id));
-    const reply = await this.#scripts.run<[string, string, (string | null)[][]?]>('claim-many', keys, [
-      run, options.mode, options.globalRate, options.campaignRate, options.version, earlier.length, SEND_FIELDS.length, ...SEND_FIELDS, ...ids,
+    const reply = await this.#scripts.run<[string, string, (string | null)[][]?, number?]>('claim-many', keys, [
+      run, options.mode, options.globalRate, options.campaignRate, options.version, options.prepaid ?? 0, earlier.length, SEND_FIELDS.length, ...SEND_FIELDS, ...ids,
     ]);
-    const [kind, detail, entries = []] = reply;
+    const [kind, detail, entries = [], reserved = 0] = reply;
     if (kind === 'stale') return { kind, version: Number(detail) };
     if (kind !== 'ok') return { kind: 'halt', state: detail ?? 'missing' };
     return {
       kind: 'ok',
       waitMs: Number(detail),
+      reserved: Number(reserved),
       entries: entries.map((entry, i): GroupClaimEntry => {
         switch (entry[0]) {
           case 'claimed':

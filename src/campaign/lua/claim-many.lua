@@ -16,28 +16,33 @@
 
   ARGV[1] run  ARGV[2] mode: send | resend  ARGV[3] global rate
   ARGV[4] campaign rate (0: none)  ARGV[5] edition version held
-  ARGV[6] E, the number of earlier ledgers  ARGV[7] F, the number of record fields
-  ARGV[8 .. 7+F] the record fields to read; the first is the status, 'active' sends
-  ARGV[8+F ..] the subscriber ids
+  ARGV[6] prepaid: tokens this caller reserved in its last call for these ids
+  ARGV[7] E, the number of earlier ledgers  ARGV[8] F, the number of record fields
+  ARGV[9 .. 8+F] the record fields to read; the first is the status, 'active' sends
+  ARGV[9+F ..] the subscriber ids
 
   Returns {'halt', state} or {'stale', version} for the whole group (nothing written), or
-  {'ok', wait ms, results} with one result per id:
+  {'ok', wait ms, results, reserved} with one result per id:
     {'claimed', field 2, field 3, …}  claimed (or this run's already); the record's other fields
     {'skipped'}                        not active: recorded as skipped
     {'done', code}                     handled already ('u' for a dead run's claim, 'p')
     {'busy'}                           claimed by a run that is still alive; ask later
     {'wait'}                           no token yet; ask again for these after `wait ms`
+  Tokens for the waiting ones are reserved (`reserved`, the buckets go below zero) and
+  `wait ms` is when they are paid for: the caller asks once more with them as prepaid.
+  Records are read only for as many recipients as there are tokens.
 ]]
 --- @include "includes/now"
 --- @include "includes/claim-one"
 --- @include "includes/move-one"
-local E = tonumber(ARGV[6])
-local F = tonumber(ARGV[7])
+local prepaid = tonumber(ARGV[6]) or 0
+local E = tonumber(ARGV[7])
+local F = tonumber(ARGV[8])
 local earlier = {}
 for i = 1, E do earlier[i] = KEYS[7 + i] end
 local fields = {}
-for i = 1, F do fields[i] = ARGV[7 + i] end
-local firstId = 8 + F
+for i = 1, F do fields[i] = ARGV[8 + i] end
+local firstId = 9 + F
 local k = { meta = KEYS[1], ledger = KEYS[2], unclear = KEYS[3], notes = KEYS[4], runs = KEYS[5],
   globalBucket = KEYS[6], campaignBucket = KEYS[7], earlier = earlier }
 local a = { run = ARGV[1], mode = ARGV[2], globalRate = tonumber(ARGV[3]), campaignRate = tonumber(ARGV[4]),
@@ -51,38 +56,38 @@ local ids = {}
 for i = firstId, #ARGV do ids[#ids + 1] = ARGV[i] end
 loadCodes(acc, ids)
 local out = {}
-local candidates = {}
 local function claimedWith(record)
   local reply = {'claimed'}
   for i = 2, F do reply[i] = record[i] or '' end
   return reply
 end
+local buckets, available = readBuckets(k, a)
+local budget = prepaid + available
+local claimed = 0
+local waiting = 0
 for slot, id in ipairs(ids) do
   local answer, cur = ledgerTurn(k, a, id, acc.code[id])
   if answer and answer[1] ~= 'claimed' then
     acc.code[id] = cur
     out[slot] = answer
+  elseif not answer and claimed >= budget then
+    out[slot] = {'wait'}
+    waiting = waiting + 1
   else
     local record = redis.call('HMGET', KEYS[7 + E + slot], unpack(fields))
     if record[1] ~= 'active' then
       moveOne(acc, { id = id, expected = cur or '', code = 'k', note = '', streak = '' })
       out[slot] = {'skipped'}
-    elseif answer then
-      out[slot] = claimedWith(record)
     else
-      candidates[#candidates + 1] = { slot = slot, id = id, cur = cur, record = record }
+      if not answer then
+        claimWrite(acc, a, id, cur)
+        claimed = claimed + 1
+      end
+      out[slot] = claimedWith(record)
     end
   end
 end
-
-local grant, wait = takeTokens(k, a, #candidates)
-for j, c in ipairs(candidates) do
-  if j <= grant then
-    claimWrite(acc, a, c.id, c.cur)
-    out[c.slot] = claimedWith(c.record)
-  else
-    out[c.slot] = {'wait'}
-  end
-end
+local wait = chargeBuckets(a, buckets, math.max(0, claimed - prepaid) + waiting)
+if waiting > 0 then wait = math.max(wait, 1) else wait = 0 end
 flushMoves(acc, a.now)
-return {'ok', tostring(wait), out}
+return {'ok', tostring(wait), out, waiting}

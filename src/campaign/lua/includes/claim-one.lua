@@ -54,12 +54,13 @@ local function ledgerTurn(k, a, id, cur)
 end
 
 -- Token buckets: capacity rate/5 (a fifth of a second's burst), refilled continuously.
--- Takes as many of `want` tokens as both buckets hold now and returns that number, and,
--- when it is fewer, how many milliseconds until the buckets hold the rest (at most a
--- bucket's capacity): the time the caller sleeps before it asks again for the rest.
-local function takeTokens(k, a, want)
-  local grant = want
+-- A bucket may go below zero: a group claim that found too few tokens reserves those its
+-- waiting recipients need and sleeps until they are paid for, so it asks once more, not
+-- again and again against other workers.
+-- Returns the buckets as they stand now and how many whole tokens all of them hold.
+local function readBuckets(k, a)
   local buckets = {}
+  local available = math.huge
   for _, b in ipairs({{k.globalBucket, a.globalRate}, {k.campaignBucket, a.campaignRate}}) do
     local key, rate = b[1], b[2]
     if rate > 0 then
@@ -68,25 +69,23 @@ local function takeTokens(k, a, want)
       local tokens = tonumber(state[1]) or cap
       local ts = tonumber(state[2]) or a.now
       if a.now > ts then tokens = math.min(cap, tokens + (a.now - ts) * rate / 1000) end
-      grant = math.min(grant, math.floor(tokens))
-      buckets[#buckets + 1] = { key = key, rate = rate, cap = cap, tokens = tokens }
+      available = math.min(available, math.max(0, math.floor(tokens)))
+      buckets[#buckets + 1] = { key = key, rate = rate, tokens = tokens }
     end
   end
-  if grant < 0 then grant = 0 end
+  return buckets, available
+end
+
+-- Takes n tokens from every bucket (n may exceed what they hold: a reservation) and
+-- returns the milliseconds until none is below zero any more.
+local function chargeBuckets(a, buckets, n)
   local wait = 0
-  if grant < want then
-    for _, b in ipairs(buckets) do
-      local short = math.min(want - grant, b.cap) - (b.tokens - grant)
-      if short > 0 then wait = math.max(wait, math.ceil(short * 1000 / b.rate)) end
-    end
-    wait = math.max(wait, 1)
+  for _, b in ipairs(buckets) do
+    local left = b.tokens - n
+    if n > 0 then redis.call('HSET', b.key, 'tokens', tostring(left), 'ts', tostring(a.now)) end
+    if left < 0 then wait = math.max(wait, math.ceil(-left * 1000 / b.rate)) end
   end
-  if grant > 0 then
-    for _, b in ipairs(buckets) do
-      redis.call('HSET', b.key, 'tokens', tostring(b.tokens - grant), 'ts', tostring(a.now))
-    end
-  end
-  return grant, wait
+  return wait
 end
 
 -- The claim, gathered in `acc` (see move-one): the recipient is this run's until it records
@@ -107,8 +106,13 @@ local function claimOne(k, a)
   if gate then return gate end
   local answer, cur = ledgerTurn(k, a, a.id, redis.call('HGET', k.ledger, a.id))
   if answer then return answer end
-  local grant, wait = takeTokens(k, a, 1)
-  if grant < 1 then return {'wait', tostring(wait)} end
+  local buckets, available = readBuckets(k, a)
+  if available < 1 then
+    local wait = 0
+    for _, b in ipairs(buckets) do wait = math.max(wait, math.ceil((1 - b.tokens) * 1000 / b.rate)) end
+    return {'wait', tostring(math.max(wait, 1))}
+  end
+  chargeBuckets(a, buckets, 1)
   local acc = newMoves(k)
   claimWrite(acc, a, a.id, cur)
   flushMoves(acc, a.now)
