@@ -15,6 +15,7 @@ import type { Transport } from '../transport/types.ts';
 import { loadTranslator, type Translator } from '../i18n/index.ts';
 import { previewPlugin } from '../server/preview/plugin.ts';
 import { buildAdminApp } from '../server/admin/app.ts';
+import { adminNav } from '../server/admin/layout.ts';
 import { RedisAdminSessions } from '../server/admin/sessions.ts';
 import { buildPublicSide, type PublicSide } from './public-side.ts';
 import { createMetrics } from '../server/admin/metrics.ts';
@@ -102,11 +103,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
         transport,
         mailFrom: config.MAIL_FROM,
         editionFallback: config.EDITION_FALLBACK,
-        links: [
-          { href: '/campaigns', label: 'Campaigns' },
-          { href: '/inbox', label: 'Inbox' },
-          { href: '/queues', label: 'Queues' },
-        ],
+        links: adminNav('en', { without: ['preview'] }),
         proofSettings: {
           // Proofs carry links signed like a real send's, so the public app accepts them.
           ...(config.DEPESCHE_SECRET ? { secret: config.DEPESCHE_SECRET } : {}),

@@ -18,7 +18,7 @@ import { campaignsPage, type IssueChoice } from './campaigns-page.ts';
 import { jsonErrors } from '../shared/json-errors.ts';
 import { inboxRoutes } from './inbox.ts';
 import { html } from '../shared/html.ts';
-import { page } from './layout.ts';
+import { page, staticAssets } from './layout.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
 export interface AdminAppDeps {
@@ -100,6 +100,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
     return reply.type(metrics.contentType).send(body);
   });
 
+  staticAssets(app);
   opsApi(app, { campaigns: deps.campaigns, lists: deps.lists });
   if (deps.subscribers) {
     const subscribers = deps.subscribers;
