@@ -93,7 +93,14 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     ...(config.ADMIN_TOKEN ? { sessions: new RedisAdminSessions(redis, keys, config.ADMIN_TOKEN) } : {}),
     metrics,
     ...(options.inbox ? { inbox: options.inbox } : {}),
-    issues: async () => (await compiler.listIssues()).map((i) => ({ slug: i.slug, title: i.title })),
+    // With their lint errors: the send form offers only issues a send would accept.
+    issues: async () =>
+      Promise.all(
+        (await compiler.listIssues()).map(async (i) => ({
+          slug: i.slug, title: i.title, date: i.date, langs: i.langs,
+          errors: (await compiler.lint(i.slug).catch(() => [{ severity: 'error' }])).filter((f) => f.severity === 'error').length,
+        })),
+      ),
     sendRefusal: config.ALLOW_DEV_URLS ? [] : devUrlProblems(config),
     mountPreview: async (app) => {
       await app.register(previewPlugin, {

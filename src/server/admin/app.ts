@@ -106,7 +106,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
     const subscribers = deps.subscribers;
     subscribersApi(app, () => subscribers);
   }
-  campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
+  campaignsPage(app, { campaigns: deps.campaigns, issues: deps.issues, lists: deps.lists, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
   if (deps.inbox) inboxRoutes(app, deps.inbox);
 
   const serverAdapter = new FastifyAdapter();

@@ -2,11 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Lang } from '../../core/lang.ts';
 import { Html, html } from '../shared/html.ts';
 import { frame, type NavLink } from '../shared/layout.ts';
-import { loadSharedAssets, sendAsset } from '../shared/assets.ts';
+import { loadAsset, loadSharedAssets, sendAsset } from '../shared/assets.ts';
 import { t } from './i18n.ts';
 
 /** Where the admin app serves the shared stylesheet and icon (the preview has its own `assets/`). */
 export const STATIC_PREFIX = '/static/';
+
+/** The console's page script (local times, live fragments, actions that run once). */
+export const CONSOLE_SCRIPT = 'console.js';
 
 export type NavId = 'preview' | 'campaigns' | 'subscribers' | 'lists' | 'import' | 'inbox' | 'queues' | 'metrics';
 
@@ -53,6 +56,7 @@ export function page(title: string, body: Html, options: PageOptions = {}): stri
     nav: adminNav(lang),
     ...(options.active ? { active: options.active } : {}),
     barEnd: langSwitch(lang),
+    head: html`<script src="${STATIC_PREFIX}${CONSOLE_SCRIPT}" defer></script>`,
     body: html`<main class="console">${body}</main>`,
     ...(options.script ? { foot: new Html(`<script>${options.script}</script>`) } : {}),
   });
@@ -61,6 +65,7 @@ export function page(title: string, body: Html, options: PageOptions = {}): stri
 /** Serves the shared stylesheet and icon under STATIC_PREFIX. */
 export function staticAssets(app: FastifyInstance): void {
   const assets = loadSharedAssets();
+  assets.set(CONSOLE_SCRIPT, loadAsset(new URL(`./assets/${CONSOLE_SCRIPT}`, import.meta.url), 'text/javascript; charset=utf-8'));
   app.get<{ Params: { name: string } }>(`${STATIC_PREFIX}:name`, async (request, reply) => {
     const asset = assets.get(request.params.name);
     if (!asset) return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: 'No such file.' } });

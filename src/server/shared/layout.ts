@@ -62,7 +62,7 @@ ${o.foot ?? ''}
 `.value;
 }
 
-/** The body of an error page, for any app in this frame. */
-export function errorBody(status: number, title: string, detail: string, back: { href: string; label: string }): Html {
-  return html`<main class="error-page"><h1>${status} · ${title}</h1><pre>${detail}</pre><p><a href="${back.href}">${back.label}</a></p></main>`;
+/** The body of an error page, for any app in this frame; `section` when the app wraps it in its own main. */
+export function errorBody(status: number, title: string, detail: string, back: { href: string; label: string }, tag: 'main' | 'section' = 'main'): Html {
+  return html`<${new Html(tag)} class="error-page"><h1>${status} · ${title}</h1><pre>${detail}</pre><p><a href="${back.href}">${back.label}</a></p></${new Html(tag)}>`;
 }
