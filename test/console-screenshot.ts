@@ -33,6 +33,7 @@ try {
   };
   await page.goto(`${stack.urls.admin}/campaigns/new?lang=en`);
   await page.fill('input[name=rate]', '1');
+  await shot('console-new.png');
   await page.click('button[name=check]');
   await page.waitForSelector('#dry-run');
   await shot('console-confirm.png');

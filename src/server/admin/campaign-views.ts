@@ -95,11 +95,11 @@ export function campaignRow(lang: Lang, c: CampaignStatus): Html {
   return html`<tr data-id="${c.id}" data-state="${c.state}">
 <td>${stateBadge(lang, c.state)}${c.reason ? html`<div class="slug">${c.reason}</div>` : ''}${c.warning ? html`<div class="slug warn">${c.warning}</div>` : ''}</td>
 <td><a class="issue-link" href="/campaigns/${encodeURIComponent(c.id)}">${c.slug}</a><div class="slug">${c.id}</div></td>
-<td>${c.list}</td>
+<td data-label="${t(lang, 'admin.campaigns.column.list')}">${c.list}</td>
 <td class="progress-cell">${progressBar(lang, c)}<div class="slug">${t(lang, 'admin.campaigns.answeredOf', { answered: num(lang, answered), total: num(lang, c.total) })} · ${percent(c)} %</div></td>
-<td class="num">${rate(lang, c)}</td>
-<td class="num">${eta(lang, c)}</td>
-<td class="nowrap">${when(lang, c.at, c.zone)}</td>
+<td class="num" data-label="${t(lang, 'admin.campaigns.column.rate')}">${rate(lang, c)}</td>
+<td class="num" data-label="${t(lang, 'admin.campaigns.column.eta')}">${eta(lang, c)}</td>
+<td class="nowrap" data-label="${t(lang, 'admin.campaigns.column.at')}">${when(lang, c.at, c.zone)}</td>
 </tr>`;
 }
 

@@ -149,18 +149,21 @@ export function campaignsPage(app: FastifyInstance, deps: CampaignsPageDeps): vo
   // ── The list ────────────────────────────────────────────────────────────────
   app.get<{ Querystring: { part?: string } }>('/campaigns', async (request, reply) => {
     const lang = adminLang(request, reply);
-    let list: CampaignStatus[];
+    let list: CampaignStatus[] = [];
+    let failure: unknown;
     try {
       list = await listAll();
     } catch (error) {
       if (request.query.part === 'rows') return html200(reply, '', statusOf(error));
-      return errorPage(reply, lang, error);
+      failure = error;
     }
     if (request.query.part === 'rows') return html200(reply, campaignRows(lang, list).value);
     const body = html`<div class="page-head"><h1>${t(lang, 'admin.campaigns.title')}</h1><a class="btn primary" href="/campaigns/new">${t(lang, 'admin.campaigns.new')}</a></div>
-${campaignsTable(lang, list)}
+${failure ? errorNotice(failure) : campaignsTable(lang, list)}
 <p class="muted">${t(lang, 'admin.campaigns.timesLocal')}</p>`;
-    return html200(reply, page(t(lang, 'admin.campaigns.title'), body, { lang, active: 'campaigns' }));
+    // Without a campaign store (a bare admin app) the page still opens and says why it is empty.
+    const status = failure && deps.campaigns ? statusOf(failure) : 200;
+    return html200(reply, page(t(lang, 'admin.campaigns.title'), body, { lang, active: 'campaigns' }), status);
   });
 
   // ── The send form, its dry run and confirmation ─────────────────────────────
