@@ -55,11 +55,11 @@ if (zone) {
   const mine = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if ([...zone.options].some((o) => o.value === mine)) zone.value = mine;
 }
-const whenRadios = document.querySelectorAll('input[name=when]');
+const whenRadios = document.querySelectorAll('input[type=radio][name=when]');
 function syncWhen() {
-  const at = document.querySelector('input[name=when][value=at]')?.checked;
+  const at = document.querySelector('input[type=radio][name=when][value=at]')?.checked;
   for (const name of ['at', 'zone']) {
-    const field = document.querySelector(`[name=${name}]`);
+    const field = document.querySelector(`form#send [name=${name}]`);
     if (field) { field.disabled = !at; field.required = !!at && name === 'at'; }
   }
 }
