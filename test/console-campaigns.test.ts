@@ -111,7 +111,7 @@ describe('console: campaign pages in a browser', () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
-  it('pauses (one request for a double-click) and resumes a running send', async () => {
+  it('pauses (one request for a double-click), updates the editions while paused, and resumes a running send', async () => {
     // The first test sent this issue to the list already; this is a second send to everyone, slowly.
     const created = await api<{ id: string }>('/api/campaigns', { slug: slugs[0], list: 'sample', rate: 1, again: true });
     const page = await browser.newPage();
@@ -135,6 +135,14 @@ describe('console: campaign pages in a browser', () => {
     await page.waitForTimeout(2500);
     expect(await sentOn(page)).toBe(held);
     expect((await campaigns()).find((c) => c.id === created.id)!.sent).toBe(held);
+
+    // While paused, the editions can be replaced from the files as they are now.
+    await page.click('button[data-verb=update]');
+    expect(await page.locator('dialog#confirm').textContent()).toContain(`The ${held} recipients sent to already keep the earlier text`);
+    await page.locator('dialog#confirm button[value=ok]').click();
+    await expect.poll(() => page.locator('#action-result').textContent(), { timeout: 30_000 }).toContain('The editions are replaced (version 2).');
+    expect(await page.locator('#action-result').textContent()).toMatch(/DE: .+ → .+EN: .+ → /);
+    await expect.poll(() => page.locator('[data-fact=version]').textContent()).toBe('2');
 
     await page.click('button[data-verb=resume]');
     await expect.poll(() => badge(page), { timeout: 30_000 }).toBe('done');
@@ -192,6 +200,9 @@ describe('console: campaign pages in a browser', () => {
     await page.goto(`${stack.urls.admin}/campaigns?lang=de`);
     expect(await page.locator('h1').textContent()).toBe('Kampagnen');
     expect(await page.locator('.topbar .nav').allTextContents()).toEqual(['Vorschau', 'Kampagnen', 'Abonnenten', 'Listen', 'Import', 'Posteingang', 'Warteschlangen', 'Metriken']);
+    const nowhere = await page.goto(`${stack.urls.admin}/no/such/page`);
+    expect(nowhere!.status()).toBe(404);
+    expect(await page.locator('.error-page').textContent()).toContain('/no/such/page');
     // An unknown campaign is a page, not a JSON error.
     const missing = await page.goto(`${stack.urls.admin}/campaigns/no-such-campaign`);
     expect(missing!.status()).toBe(404);

@@ -18,7 +18,7 @@ import { campaignsPage, type IssueChoice } from './campaigns-page.ts';
 import { jsonErrors } from '../shared/json-errors.ts';
 import { inboxRoutes } from './inbox.ts';
 import { html } from '../shared/html.ts';
-import { page, staticAssets } from './layout.ts';
+import { notFoundPages, page, staticAssets } from './layout.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
 export interface AdminAppDeps {
@@ -101,6 +101,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
   });
 
   staticAssets(app);
+  notFoundPages(app);
   opsApi(app, { campaigns: deps.campaigns, lists: deps.lists });
   if (deps.subscribers) {
     const subscribers = deps.subscribers;

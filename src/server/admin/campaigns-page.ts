@@ -321,8 +321,11 @@ ${scriptData({ labels: { confirm: labels(lang, 'campaigns.ask'), confirmButton: 
     streams.add(res);
     let last = '';
     let busy = false;
+    let quietTicks = 0;
     const tick = async () => {
       if (busy) return;
+      // A finished campaign hardly changes (a late bounce, a resend): look every fifth second.
+      if (last && /"state":"(?:done|cancelled)"/.test(last) && ++quietTicks % 5 !== 0) return;
       busy = true;
       try {
         const s = await statusOfCampaign(id);

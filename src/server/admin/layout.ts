@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Lang } from '../../core/lang.ts';
 import { Html, html } from '../shared/html.ts';
-import { frame, type NavLink } from '../shared/layout.ts';
+import { errorBody, frame, type NavLink } from '../shared/layout.ts';
 import { loadAsset, loadSharedAssets, sendAsset } from '../shared/assets.ts';
-import { t } from './i18n.ts';
+import { adminLang, t } from './i18n.ts';
 
 /** Where the admin app serves the shared stylesheet and icon (the preview has its own `assets/`). */
 export const STATIC_PREFIX = '/static/';
@@ -70,5 +70,16 @@ export function staticAssets(app: FastifyInstance): void {
     const asset = assets.get(request.params.name);
     if (!asset) return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: 'No such file.' } });
     return sendAsset(request, reply, asset);
+  });
+}
+
+/** Unknown admin paths: the shared error page for browsers, the API's error shape for scripts. */
+export function notFoundPages(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    const message = `There is no page ${request.url.split('?')[0]!.slice(0, 200)} here.`;
+    if (!(request.headers.accept ?? '').includes('text/html')) return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message } });
+    const lang = adminLang(request);
+    const title = t(lang, 'admin.common.notFound');
+    return reply.code(404).type('text/html; charset=utf-8').send(page(title, errorBody(404, title, message, { href: '/', label: t(lang, 'admin.common.home') }, 'section'), { lang }));
   });
 }
