@@ -47,10 +47,16 @@ try {
   const phone = await browser.newPage({ width: 390, height: 844 });
   await phone.goto(`${stack.urls.admin}/campaigns?lang=de`);
   await phone.waitForTimeout(250);
-  if (!only || 'console-campaigns-390.png'.includes(only)) {
-    await phone.screenshot({ path: join(docs, 'console-campaigns-390.png'), fullPage: true });
-    console.log('wrote docs/console-campaigns-390.png');
-  }
+  const phoneShot = async (file: string) => {
+    if (only && !file.includes(only)) return;
+    await phone.waitForTimeout(250);
+    await phone.screenshot({ path: join(docs, file), fullPage: true });
+    console.log(`wrote docs/${file}`);
+  };
+  await phoneShot('console-campaigns-390.png');
+  await phone.locator('table.campaigns a.issue-link').first().click();
+  await phone.waitForSelector('#live[data-connected=true]');
+  await phoneShot('console-campaign-390.png');
 } finally {
   await browser.close();
   await stack.close();
