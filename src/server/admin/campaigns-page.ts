@@ -298,10 +298,10 @@ ${refused ? html`<div class="notice error">${t(lang, 'admin.campaigns.form.refus
     const s = status;
     const body = html`<div class="page-head"><div><h1>${s.slug}</h1><div class="muted">${t(lang, 'admin.campaigns.toList', { list: s.list })} · <code>${s.id}</code></div></div><a class="btn" href="/campaigns">${t(lang, 'admin.campaigns.back')}</a></div>
 <div class="stack">
-<section class="card" id="live" data-id="${s.id}" data-status="${JSON.stringify(liveData(s))}" aria-live="polite">${liveStatus(lang, s)}</section>
+<section class="card" id="live" data-id="${s.id}" data-status="${JSON.stringify(liveData(s))}">${liveStatus(lang, s)}</section>
 <section class="card" id="actions"><h2>${t(lang, 'admin.campaigns.actions')}</h2>
 <div class="actions">${actionButton(lang, s, 'pause')}${actionButton(lang, s, 'resume', 'primary')}${actionButton(lang, s, 'update')}${actionButton(lang, s, 'cancel', 'danger')}${restLink(lang, s)}</div>
-<div id="action-result" class="notice" role="status" hidden></div></section>
+<div id="action-result" class="notice" role="status" aria-live="polite" hidden></div></section>
 <section class="card" id="unclear"${unclear.length ? '' : ' hidden'}>${unclearSection(lang, s, unclear)}</section>
 </div>
 <dialog id="confirm" class="card"><form method="dialog"><p data-text></p><div class="actions"><button class="btn primary" value="ok"></button><button class="btn" value="cancel">${t(lang, 'admin.common.back')}</button></div></form></dialog>
