@@ -171,7 +171,7 @@ export function byLang(lang: Lang, counts: Partial<Record<Lang, number>>): strin
 export function confirmation(
   lang: Lang,
   result: CreateCampaignResult,
-  input: { title: string; slug: string; list: string; rate?: number | undefined; mode: string; scheduled: boolean },
+  input: { title: string; slug: string; list: string; rate?: number | undefined; scheduled: boolean },
 ): { summary: Html; button: string } {
   const recipients = result.rest ? result.rest.remaining : result.total;
   const langRows = LANGS.filter((l) => result.counts[l] > 0 || result.langs.includes(l)).map(
