@@ -109,3 +109,17 @@ describe('a reader who leaves the list after the fan-out', () => {
     expect((await f.store.get(f.ids[250]!))?.status).toBe('active');
   }, 60_000);
 });
+
+describe('skips in the ledger', () => {
+  it('count each reader once under their reason, however often the skip is written', async () => {
+    const f = await makeFixture(host, 3);
+    const id = (await f.service.create({ slug: 'tiny', list: LIST, at: new Date(Date.now() + 3_600_000) })).id!;
+    await Promise.all([f.service.ledger.skip(id, f.ids[0]!, 'send', 'left-list'), f.service.ledger.skip(id, f.ids[0]!, 'send', 'left-list')]);
+    await f.service.ledger.skip(id, f.ids[1]!, 'send', 'inactive');
+    await f.service.ledger.skip(id, f.ids[2]!, 'send');
+    const status = await f.service.status(id);
+    expect(status).toMatchObject({ skipped: 3, skippedBy: { 'left-list': 1, inactive: 1 } });
+    expect(status.skippedText).toBe('skipped 3 (left the list 1 · not active 1)');
+    await f.service.cancel(id);
+  });
+});
