@@ -166,7 +166,7 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
     const f = await fixture(20);
     const run = (...args: string[]) => cli({ ...f.vars, TZ: 'Europe/Berlin' }, ...args);
     const dry = await run('send', SLUG, '--list', LIST, '--dry-run');
-    expect(dry.stdout).toMatch(/would reach 20 active subscriber\(s\) \(de: 10, en: 10\)/);
+    expect(dry.stdout).toMatch(/would reach 20 active subscriber\(s\) \(de 10 · en 10\)/);
     // A time in the past is refused, in a dry run too.
     const past = await run('send', SLUG, '--list', LIST, '--dry-run', '--at', '2020-01-01T08:00:00+01:00');
     expect(past.code).toBe(1);
