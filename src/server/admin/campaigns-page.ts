@@ -85,7 +85,7 @@ $('#send').addEventListener('submit', async (ev) => {
   $('#send').setAttribute('aria-busy', 'true');
   try {
     const result = await api('POST', '/api/campaigns', body);
-    $('#result').textContent = (result.plan ? 'editions: ' + result.plan.summary + '\n' : '') + JSON.stringify(result, null, 2);
+    $('#result').textContent = (result.plan ? 'editions: ' + result.plan.summary + '\\n' : '') + JSON.stringify(result, null, 2);
     $('#error').textContent = '';
   } catch (e) { $('#error').textContent = e.message; }
   finally {
