@@ -122,4 +122,10 @@ describe('skips in the ledger', () => {
     expect(status.skippedText).toBe('skipped 3 (left the list 1 · not active 1)');
     await f.service.cancel(id);
   });
+
+  it('leave the status of a campaign still preparing readable (no editions yet, no plan)', async () => {
+    const f = await makeFixture(host, 1);
+    await f.service.campaigns.reserve({ id: 'cprep1', slug: 'tiny', list: LIST, mode: 'new', createdAt: Date.now(), at: Date.now(), expected: 1, readers: { de: 1, en: 0 }, fallback: 'skip' });
+    expect((await f.service.status('cprep1')).plan).toEqual({ byEdition: {}, fallback: {}, skipped: {}, total: 0, policy: 'skip', summary: 'editions not frozen yet' });
+  });
 });

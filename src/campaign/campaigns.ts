@@ -38,7 +38,7 @@ import type { Edition } from '../core/edition.ts';
 import { campaignKeys, sendKeys, type SendKeys } from './keys.ts';
 import { describeSkipped, skippedByReason, type SkipReason } from './recipient-decision.ts';
 import { campaignScripts, type Scripts } from './scripts.ts';
-import { CAMPAIGN_STATES, type BatchJobData, type Campaign, type CampaignState, type CampaignStatus, type DeliveryCounts } from './types.ts';
+import { CAMPAIGN_STATES, type BatchJobData, type Campaign, type CampaignState, type CampaignStatus, type DeliveryCounts, type PlanView } from './types.ts';
 
 /** The counters kept in a campaign's hash next to its state. */
 export interface CampaignCounters extends DeliveryCounts {
@@ -156,6 +156,12 @@ function parseCampaign(hash: Record<string, string>): StoredCampaign | null {
   return campaign;
 }
 
+/** Who gets which edition, for the dry run and `status`; before the editions are frozen, nobody yet. */
+export function planView(langs: readonly Lang[], readers: Partial<Record<Lang, number>>, policy: EditionFallback): PlanView {
+  if (langs.length === 0) return { byEdition: {}, fallback: {}, skipped: {}, total: 0, policy, summary: 'editions not frozen yet' };
+  return { ...planEditions(langs, readers, policy), policy, summary: describePlan(langs, readers, policy) };
+}
+
 /** Derived figures for ops: what is left, how fast it goes, when it ends. */
 export function statusOf(c: StoredCampaign, parked = 0, now = Date.now()): CampaignStatus {
   const total = c.fanoutDone ? c.total : Math.max(c.total, c.expected);
@@ -180,11 +186,7 @@ export function statusOf(c: StoredCampaign, parked = 0, now = Date.now()): Campa
     unclear: c.unclear,
     previously: c.previously,
     remaining,
-    plan: {
-      ...planEditions(c.langs, c.readers, c.fallback),
-      policy: c.fallback,
-      summary: c.langs.length > 0 ? describePlan(c.langs, c.readers, c.fallback) : 'editions not frozen yet',
-    },
+    plan: planView(c.langs, c.readers, c.fallback),
     rate: Math.round(rate * 10) / 10,
     eta: c.state === 'done' ? 0 : c.state === 'sending' && rate > 0 ? Math.ceil(remaining / rate) : null,
     createdAt: new Date(c.createdAt).toISOString(),

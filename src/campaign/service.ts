@@ -5,9 +5,9 @@ import { createRedis, keyspace, type Keyspace } from '../config/redis.ts';
 import type { Config } from '../config/schema.ts';
 import { DepescheError } from '../errors.ts';
 import { LANGS, type Lang } from '../core/lang.ts';
-import { describePlan, planEditions } from '../core/edition-fallback.ts';
+import { planEditions } from '../core/edition-fallback.ts';
 import type { Edition } from '../core/edition.ts';
-import { CampaignRepository, freeze, newCampaignId, type SendMode } from './campaigns.ts';
+import { CampaignRepository, freeze, newCampaignId, planView, type SendMode } from './campaigns.ts';
 import { RedisLedger } from './ledger.ts';
 import { workersSeen } from './liveness.ts';
 import { BATCH_QUEUE, batchJobId, batchJobOptions, FANOUT_QUEUE, fanoutJobId, fanoutJobOptions } from './queues.ts';
@@ -202,8 +202,7 @@ export class CampaignService {
   }
 
   #plan(langs: Lang[], counts: Record<Lang, number>): PlanView {
-    const policy = this.config.EDITION_FALLBACK;
-    return { ...planEditions(langs, counts, policy), policy, summary: describePlan(langs, counts, policy) };
+    return planView(langs, counts, this.config.EDITION_FALLBACK);
   }
 
   /** Compiles once, lints those editions, and says who gets nothing because their language has none. */
