@@ -17,7 +17,8 @@ function standIn() {
   const calls: string[] = [];
   const status: CampaignStatus = {
     id: 'c1', slug: '2026-02-22-china-ai2x', list: 'sample', state: 'done', total: 6, previously: 0, remaining: 0,
-    sent: 4, failed: 0, bounced: 0, skipped: 0, unclear: 2, rate: 2, eta: null, createdAt: '2026-11-20T07:00:00.000Z',
+    sent: 4, failed: 0, bounced: 0, skipped: 0, skippedBy: {}, skippedText: 'skipped 0', unclear: 2,
+    plan: { byEdition: { de: 3, en: 3 }, fallback: {}, skipped: {}, total: 6, policy: 'other', summary: 'de 3 · en 3' }, rate: 2, eta: null, createdAt: '2026-11-20T07:00:00.000Z',
     at: '2026-11-20T07:00:00.000Z', startedAt: '2026-11-20T07:00:01.000Z', finishedAt: '2026-11-20T07:00:04.000Z',
     fannedOut: true, parked: 0, version: 1,
   };

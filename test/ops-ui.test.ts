@@ -49,6 +49,7 @@ describe('admin UI in a browser: send from the campaigns page, read it in the in
     await page.click('button[name=check]');
     await Promise.all([page.waitForURL(/\/campaigns\/(?!new)[^/]+$/), page.click('button[name=send]')]);
     await expect.poll(() => page.locator('#live .legend').textContent(), { timeout: 45_000 }).toContain('sent 6');
+    expect(await page.locator('#live [data-fact=plan]').textContent()).toBe('de 3 · en 3');
 
     await page.goto(`${stack.urls.inbox}`);
     expect(await page.locator('tbody tr').count()).toBe(6);

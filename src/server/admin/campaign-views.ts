@@ -1,5 +1,6 @@
 import type { CampaignStatus } from '../../campaign/types.ts';
 import type { CreateCampaignResult, UnclearRecipient } from '../../campaign/service.ts';
+import { editionFor } from '../../core/edition-fallback.ts';
 import { LANGS, type Lang } from '../../core/lang.ts';
 import { Html, html } from '../shared/html.ts';
 import { locale, t } from './i18n.ts';
@@ -131,6 +132,8 @@ ${progressBar(lang, s, true)}
 <dl class="facts">
 ${fact('total', html`${num(lang, s.total)}${s.fannedOut ? '' : html` <span class="muted">(${t(lang, 'admin.campaigns.counting')})</span>`}`)}
 ${s.previously ? fact('previously', num(lang, s.previously)) : ''}
+${s.plan ? fact('plan', s.plan.summary) : ''}
+${s.skipped > 0 && s.skippedBy ? fact('skipped', skippedWords(lang, s)) : ''}
 ${fact('rate', rate(lang, s))}
 ${fact('eta', eta(lang, s))}
 ${fact('at', when(lang, s.at, s.zone))}
@@ -138,6 +141,12 @@ ${s.startedAt ? fact('started', when(lang, s.startedAt)) : ''}
 ${s.finishedAt ? fact('finished', when(lang, s.finishedAt)) : ''}
 ${fact('version', String(s.version))}
 </dl>`;
+}
+
+/** `2 no edition in their language · 1 left the list`, in the page's language. */
+function skippedWords(lang: Lang, s: CampaignStatus): string {
+  const parts = (Object.entries(s.skippedBy) as [string, number][]).filter(([, n]) => n > 0).map(([reason, n]) => `${num(lang, n)} ${t(lang, `admin.campaigns.skipReason.${reason}`)}`);
+  return parts.join(' · ') || num(lang, s.skipped);
 }
 
 export function unclearSection(lang: Lang, s: CampaignStatus, unclear: UnclearRecipient[]): Html {
@@ -167,15 +176,29 @@ export function byLang(lang: Lang, counts: Partial<Record<Lang, number>>): strin
   return LANGS.filter((l) => (counts[l] ?? 0) > 0).map((l) => `${l.toUpperCase()} ${num(lang, counts[l] ?? 0)}`).join(' · ') || '0';
 }
 
+/** Who a send would mail: the rest when it is a send to the rest, else everyone the plan gives an edition. */
+export function recipientsOf(result: CreateCampaignResult): number {
+  if (result.rest) return result.rest.remaining;
+  return result.plan ? result.plan.total : result.total;
+}
+
 /** What a dry run found, and the one button that sends exactly that. */
 export function confirmation(
   lang: Lang,
   result: CreateCampaignResult,
   input: { title: string; slug: string; list: string; rate?: number | undefined; scheduled: boolean },
 ): { summary: Html; button: string } {
-  const recipients = result.rest ? result.rest.remaining : result.total;
+  const recipients = recipientsOf(result);
+  // What each language's readers get, decided as the batch will (editionFor, the campaign's policy).
+  const gets = (l: Lang): Html => {
+    if (result.langs.length === 0) return html``;
+    const choice = editionFor(result.langs, l, result.plan?.policy ?? 'other');
+    if (choice.kind === 'own') return html`${t(lang, 'admin.campaigns.confirm.hasEdition')}`;
+    if (choice.kind === 'fallback') return html`<span class="warn">${t(lang, 'admin.campaigns.confirm.fallback', { edition: choice.lang.toUpperCase() })}</span>`;
+    return html`<span class="fail">${t(lang, 'admin.campaigns.confirm.noEdition')}</span>`;
+  };
   const langRows = LANGS.filter((l) => result.counts[l] > 0 || result.langs.includes(l)).map(
-    (l) => html`<tr><td>${t(lang, `admin.campaigns.langName.${l}`)}</td><td class="num">${num(lang, result.counts[l])}</td><td>${result.langs.includes(l) ? t(lang, 'admin.campaigns.confirm.hasEdition') : html`<span class="warn">${t(lang, 'admin.campaigns.confirm.noEdition')}</span>`}</td></tr>`,
+    (l) => html`<tr><td>${t(lang, `admin.campaigns.langName.${l}`)}</td><td class="num">${num(lang, result.counts[l])}</td><td>${gets(l)}</td></tr>`,
   );
   const seconds = input.rate ? recipients / input.rate : undefined;
   const summary = html`<dl class="facts">

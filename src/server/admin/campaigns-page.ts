@@ -15,6 +15,7 @@ import {
   campaignsTable,
   confirmation,
   liveStatus,
+  recipientsOf,
   restLink,
   scriptData,
   unclearSection,
@@ -247,7 +248,7 @@ ${held.length ? html`<span class="hint">${t(lang, 'admin.campaigns.form.held')} 
       const issues = deps.issues ? await deps.issues().catch(() => []) : [];
       const title = issues.find((i) => i.slug === form.slug)?.title ?? form.slug;
       const { summary, button } = confirmation(lang, result, { title, slug: form.slug, list: form.list, rate: input.rate, scheduled: form.when === 'at' });
-      const recipients = result.rest ? result.rest.remaining : result.total;
+      const recipients = recipientsOf(result);
       const hidden = (Object.entries(form) as [string, string][]).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`);
       const back = `/campaigns/new?${new URLSearchParams(form as unknown as Record<string, string>).toString()}`;
       const refused = refusal.length > 0;
