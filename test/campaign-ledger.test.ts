@@ -155,20 +155,24 @@ describe('group claims and grouped marks (one Redis call for many recipients)', 
     const rows = ['ann', 'ben', 'cid', 'dora', 'eve', 'fay'].map((name) => ({ email: `${name}-${n}@example.org`, name, lang: 'en' as const }));
     const made = await store().upsertMany(rows, 'l', { defaultStatus: 'active' });
     const [ann, ben, cid, dora, eve, fay] = made.map((r) => r.id) as [string, string, string, string, string, string];
+    const [gus] = (await store().upsertMany([{ email: `gus-${n}@example.org`, name: 'gus', lang: 'de' }], 'l', { defaultStatus: 'active' })).map((r) => r.id);
+    const [hal] = (await store().upsertMany([{ email: `hal-${n}@example.org`, name: 'hal', lang: 'en' }], 'other', { defaultStatus: 'active' })).map((r) => r.id);
     await store().setStatus(cid, 'unsubscribed');
     const id = await campaign();
     await ledger.claim(id, 'before', dora, send);
     await ledger.mark(id, 'before', dora, 'sent');
     await liveRun('other');
     await ledger.claim(id, 'other', eve, send);
-    // Campaign rate 10 a second: a burst of 2 tokens.
-    const rate = { ...send, campaignRate: 10 };
-    const answer = await ledger.claimMany(id, 'run', [ann, cid, 'not-an-id', dora, eve, ben, fay], rate);
+    // Campaign rate 10 a second: a burst of 2 tokens; only English readers get an edition.
+    const rate = { ...send, campaignRate: 10, list: 'l', sendLangs: ['en' as const] };
+    const answer = await ledger.claimMany(id, 'run', [ann, cid, 'not-an-id', gus!, hal!, dora, eve, ben, fay], rate);
     if (answer.kind !== 'ok') throw new Error(`unexpected ${answer.kind}`);
     expect(answer.entries).toEqual([
-      { kind: 'claimed', recipient: { id: ann, email: rows[0]!.email, name: 'ann', lang: 'en' } },
-      { kind: 'skipped' },
-      { kind: 'skipped' },
+      { kind: 'claimed', recipient: { id: ann, email: rows[0]!.email, name: 'ann', lang: 'en', status: 'active', lists: ['l'] } },
+      { kind: 'skipped', reason: 'inactive' },
+      { kind: 'skipped', reason: 'inactive' },
+      { kind: 'skipped', reason: 'no-edition' },
+      { kind: 'skipped', reason: 'left-list' },
       { kind: 'done', state: 's' },
       { kind: 'busy' },
       { kind: 'claimed', recipient: expect.objectContaining({ id: ben, name: 'ben' }) },
@@ -179,7 +183,8 @@ describe('group claims and grouped marks (one Redis call for many recipients)', 
     expect(answer.waitMs).toBeGreaterThan(50);
     expect(answer.waitMs).toBeLessThanOrEqual(100);
     expect(await ledger.stateOf(id, cid)).toBe('skipped');
-    expect(await campaigns.get(id)).toMatchObject({ skipped: 2 });
+    expect(await campaigns.get(id)).toMatchObject({ skipped: 4 });
+    expect(await redis.hmget(campaignKeys(keys, id).meta, 'skipped:inactive', 'skipped:no-edition', 'skipped:left-list')).toEqual(['2', '1', '1']);
     // Asking again for its own claims costs this run no token; the waiting one gets its token after the wait.
     const again = await ledger.claimMany(id, 'run', [ann, ben], rate);
     expect(again).toMatchObject({ kind: 'ok', waitMs: 0, entries: [{ kind: 'claimed' }, { kind: 'claimed' }] });
@@ -216,7 +221,7 @@ describe('group claims and grouped marks (one Redis call for many recipients)', 
     const rows = Array.from({ length: 40 }, (_, i) => ({ email: `rate${i}-${n}@example.org`, lang: 'de' as const }));
     const ids = (await store().upsertMany(rows, 'l', { defaultStatus: 'active' })).map((r) => r.id);
     const id = await campaign();
-    const rate = { ...send, campaignRate: 20 };
+    const rate = { ...send, campaignRate: 20, list: 'l', sendLangs: ['de' as const, 'en' as const] };
     let calls = 0;
     const started = Date.now();
     // Four batches at once, in groups of five, as a worker runs them.

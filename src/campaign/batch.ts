@@ -7,6 +7,9 @@ import { UNCLEAR_CAUSES, type ClaimedRecipient, type GroupClaimResult, type Ledg
 import type { WorkerLiveness } from './liveness.ts';
 import { prepareEdition, type MessageSettings, type PreparedEdition } from './mime.ts';
 import { classifyFailure, describeFailure } from './outcome.ts';
+import { decideRecipient } from './recipient-decision.ts';
+import { editionFor } from '../core/edition-fallback.ts';
+import { LANGS, type Lang } from '../core/lang.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers } from './types.ts';
 
 /**
@@ -207,6 +210,9 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
     let busy: string[] = [];
     const stop = () => halt !== undefined || deps.stopping() || signal?.aborted === true;
     const fields = (id: string) => ({ campaign: campaignId, batch: batchNo, subscriber: id });
+    const decide = (reader: ClaimedRecipient) => decideRecipient(reader, campaign, [...editions.keys()] as Lang[]);
+    // The reader languages that get an edition: the claim script skips the others without a token.
+    const sendLangs = () => LANGS.filter((lang) => editionFor([...editions.keys()] as Lang[], lang, campaign.fallback).kind !== 'skip');
 
     // Every ledger write after a claim goes through here, so a shutdown that cannot wait
     // for Redis any longer can say which answers it could not record.
@@ -259,8 +265,17 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
       const id = recipient.id;
       let phase: Phase = 'claimed';
       try {
-        const edition = editions.get(recipient.lang);
-        if (!edition) throw new Error(`no ${recipient.lang} edition in this campaign`);
+        // The claim script skipped whoever is not to be sent to (inactive, off the list, no
+        // edition for their language), reading their record in the same step; the same
+        // decision is made here on that record, and it is the one that counts.
+        const choice = decide(recipient);
+        if (choice.kind === 'skip') {
+          await mark(id, 'skipped', { note: choice.reason });
+          result.skipped++;
+          return;
+        }
+        const edition = editions.get(choice.lang);
+        if (!edition) throw new Error(`no ${choice.lang} edition in this campaign`);
         const message = edition.build(recipient, run);
         phase = 'handed to SMTP';
         let failure: unknown;
@@ -322,7 +337,7 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
       while (pending.length > 0) {
         let answer: GroupClaimResult;
         try {
-          answer = await deps.ledger.claimMany(campaignId, run, pending, { ...claimBase, version, prepaid });
+          answer = await deps.ledger.claimMany(campaignId, run, pending, { ...claimBase, version, prepaid, list: campaign.list, sendLangs: sendLangs() });
           if (answer.kind === 'stale') {
             // `update` replaced the editions while this batch was paused: use the new ones.
             version = answer.version;

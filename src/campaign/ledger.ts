@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../config/redis.ts';
 import type { Lang } from '../core/lang.ts';
-import { SEND_FIELDS, subscriberKey } from '../subscribers/record-key.ts';
+import type { SubscriberStatus } from '../subscribers/types.ts';
+import { sendFields, subscriberKey } from '../subscribers/record-key.ts';
 import { campaignKeys, sendKeys, type SendKeys } from './keys.ts';
 import { campaignScripts, type Scripts } from './scripts.ts';
 
@@ -11,7 +12,7 @@ import { campaignScripts, type Scripts } from './scripts.ts';
  *   (none) ─claim─▶ c:<run> ─mark─▶ s sent | b bounced | f failed | u unclear
  *                     │  └─release (4xx, refused connection)─▶ (none), tried again
  *                     └─claim by another run once <run>'s heartbeat ran out─▶ u (worker died)
- *   (none) ─skip─▶ k skipped (not active at send time)
+ *   (none) ─skip─▶ k skipped (inactive, left the list, or no edition in their language: the note says which)
  *   (none) ─fail─▶ f failed (an error before the claim)
  *   (none) ─claim of a send to the rest─▶ p (an earlier campaign reached them)
  *   u ─claim of a resend─▶ c:<run>      s ─late bounce─▶ b
@@ -69,7 +70,14 @@ export interface ClaimOptions {
   version: number;
   /** Earlier campaigns of the issue whose readers a send to the rest leaves out. */
   restOf?: string[];
-  /** Group claims: tokens reserved by the last call for these recipients (its `reserved`). */
+}
+
+export interface GroupClaimOptions extends ClaimOptions {
+  /** The campaign's list: whoever left it is skipped. */
+  list: string;
+  /** Reader languages that get an edition (own or fallback); the others are skipped. */
+  sendLangs: readonly Lang[];
+  /** Tokens reserved by the last call for these recipients (its `reserved`). */
   prepaid?: number;
 }
 
@@ -79,13 +87,16 @@ export interface ClaimedRecipient {
   email: string;
   name: string;
   lang: Lang;
+  status: SubscriberStatus;
+  /** The campaign's list when they are on it, else empty. */
+  lists: string[];
 }
 
 /** What a group claim says of one of its recipients. */
 export type GroupClaimEntry =
   | { kind: 'claimed'; recipient: ClaimedRecipient }
-  /** The subscriber is gone or not active: recorded as skipped, no token taken. */
-  | { kind: 'skipped' }
+  /** Not to be sent to (gone, not active, off the list, no edition): recorded as skipped with the reason, no token taken. */
+  | { kind: 'skipped'; reason: string }
   | { kind: 'done'; state: string }
   | { kind: 'busy' }
   /** No rate-limit token for this one yet: ask again after the group's `waitMs`. */
@@ -128,13 +139,16 @@ export interface Ledger {
    * Claims a group in one step: the campaign's state, each recipient's entry and subscriber
    * record, and the tokens. The caller must be able to have all of `ids` in flight at once.
    */
-  claimMany(campaignId: string, run: string, ids: string[], options: ClaimOptions): Promise<GroupClaimResult>;
+  claimMany(campaignId: string, run: string, ids: string[], options: GroupClaimOptions): Promise<GroupClaimResult>;
   /** Records the answer to this run's claim. */
   mark(campaignId: string, run: string, id: string, outcome: LedgerOutcome, options?: MarkOptions): Promise<MarkResult>;
   /** Gives a claim back after an answer that proves nothing arrived, so a retry sends it. */
   release(campaignId: string, run: string, id: string, options?: MarkOptions): Promise<MarkResult>;
-  /** Not active when their turn came (in a resend: an unclear recipient no longer active). */
-  skip(campaignId: string, id: string, mode: 'send' | 'resend'): Promise<void>;
+  /**
+   * Not to be sent when their turn came (in a resend: an unclear recipient no longer to be
+   * sent); `reason` is kept as the note and counted in the campaign as `skipped:<reason>`.
+   */
+  skip(campaignId: string, id: string, mode: 'send' | 'resend', reason?: string): Promise<void>;
   /** Failed before any claim (an error reading them, say); never sent. */
   fail(campaignId: string, id: string, note: string): Promise<void>;
   /** A later correction of a final entry, e.g. sent → bounced when a bounce comes back days later. False when it was not `from`. */
@@ -178,13 +192,15 @@ export class RedisLedger implements Ledger {
     }
   }
 
-  async claimMany(campaignId: string, run: string, ids: string[], options: ClaimOptions): Promise<GroupClaimResult> {
+  async claimMany(campaignId: string, run: string, ids: string[], options: GroupClaimOptions): Promise<GroupClaimResult> {
     const k = campaignKeys(this.#keys, campaignId);
     const earlier = options.mode === 'send' ? (options.restOf ?? []).map((other) => campaignKeys(this.#keys, other).ledger) : [];
     const keys = [k.meta, k.ledger, k.unclear, k.notes, this.#send.runs, this.#send.globalBucket, k.bucket, ...earlier];
     for (const id of ids) keys.push(subscriberKey(this.#keys, id));
+    const fields = sendFields(options.list);
     const reply = await this.#scripts.run<[string, string, (string | null)[][]?, number?]>('claim-many', keys, [
-      run, options.mode, options.globalRate, options.campaignRate, options.version, options.prepaid ?? 0, earlier.length, SEND_FIELDS.length, ...SEND_FIELDS, ...ids,
+      run, options.mode, options.globalRate, options.campaignRate, options.version, options.prepaid ?? 0, options.sendLangs.join(','),
+      earlier.length, fields.length, ...fields, ...ids,
     ]);
     const [kind, detail, entries = [], reserved = 0] = reply;
     if (kind === 'stale') return { kind, version: Number(detail) };
@@ -196,10 +212,14 @@ export class RedisLedger implements Ledger {
       entries: entries.map((entry, i): GroupClaimEntry => {
         switch (entry[0]) {
           case 'claimed':
-            return { kind: 'claimed', recipient: { id: ids[i]!, email: entry[1] ?? '', name: entry[2] ?? '', lang: (entry[3] ?? '') as Lang } };
+            return {
+              kind: 'claimed',
+              recipient: { id: ids[i]!, status: (entry[1] ?? '') as SubscriberStatus, email: entry[2] ?? '', name: entry[3] ?? '', lang: (entry[4] ?? '') as Lang, lists: entry[5] ? [options.list] : [] },
+            };
           case 'done':
             return { kind: 'done', state: entry[1] ?? '' };
           case 'skipped':
+            return { kind: 'skipped', reason: entry[1] ?? '' };
           case 'busy':
           case 'wait':
             return { kind: entry[0] };
@@ -248,8 +268,8 @@ export class RedisLedger implements Ledger {
     return this.#move(campaignId, id, `c:${run}`, 'r', options);
   }
 
-  async skip(campaignId: string, id: string, mode: 'send' | 'resend'): Promise<void> {
-    await this.#move(campaignId, id, mode === 'resend' ? 'u' : '', 'k');
+  async skip(campaignId: string, id: string, mode: 'send' | 'resend', reason?: string): Promise<void> {
+    await this.#move(campaignId, id, mode === 'resend' ? 'u' : '', 'k', reason ? { note: reason } : {});
   }
 
   async fail(campaignId: string, id: string, note: string): Promise<void> {

@@ -10,5 +10,11 @@ export function subscriberKey(keys: Keyspace, id: string): string {
   return keys.key('sub', isSubscriberId(id) ? id : '0');
 }
 
-/** The record's fields a send needs, status first (see redis-store.ts for the layout). */
-export const SEND_FIELDS = ['status', 'email', 'name', 'lang'] as const;
+/**
+ * The record's fields a send reads, in this order (see redis-store.ts for the layout):
+ * status, email, name, lang, and the member's field of the campaign's list (present while
+ * they are on it).
+ */
+export function sendFields(list: string): string[] {
+  return ['status', 'email', 'name', 'lang', `l:${list}`];
+}

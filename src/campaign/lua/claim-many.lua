@@ -5,9 +5,12 @@
   an in-flight slot for every id it passes, so a group never claims more than can be in
   flight at once.
 
-  A recipient whose subscriber record is gone or not active is skipped here, without a
-  token; the record is read in the same atomic step as the claim, so whoever unsubscribed
-  before it gets nothing, and the worker needs no read of its own.
+  A recipient not to be sent to is skipped here, without a token, with the reason as the
+  note: 'inactive' (record gone or not active), 'left-list' (no longer on the campaign's
+  list), 'no-edition' (their language gets no edition). These are the checks of
+  recipient-decision.ts, which the worker makes again on the record returned. The record
+  is read in the same atomic step as the claim, so whoever unsubscribed before it gets
+  nothing, and the worker needs no read of its own.
 
   KEYS[1] meta  KEYS[2] ledger  KEYS[3] unclear (SET)  KEYS[4] notes
   KEYS[5] runs (HASH run → heartbeat expiry)  KEYS[6] global bucket  KEYS[7] campaign bucket
@@ -17,14 +20,15 @@
   ARGV[1] run  ARGV[2] mode: send | resend  ARGV[3] global rate
   ARGV[4] campaign rate (0: none)  ARGV[5] edition version held
   ARGV[6] prepaid: tokens this caller reserved in its last call for these ids
-  ARGV[7] E, the number of earlier ledgers  ARGV[8] F, the number of record fields
-  ARGV[9 .. 8+F] the record fields to read; the first is the status, 'active' sends
-  ARGV[9+F ..] the subscriber ids
+  ARGV[7] reader languages that get an edition, comma-separated
+  ARGV[8] E, the number of earlier ledgers  ARGV[9] F, the number of record fields
+  ARGV[10 .. 9+F] the record fields to read: status, email, name, lang, list membership
+  ARGV[10+F ..] the subscriber ids
 
   Returns {'halt', state} or {'stale', version} for the whole group (nothing written), or
   {'ok', wait ms, results, reserved} with one result per id:
-    {'claimed', field 2, field 3, …}  claimed (or this run's already); the record's other fields
-    {'skipped'}                        not active: recorded as skipped
+    {'claimed', field 1, field 2, …}  claimed (or this run's already), with the record's fields
+    {'skipped', reason}                not to be sent to: recorded as skipped
     {'done', code}                     handled already ('u' for a dead run's claim, 'p')
     {'busy'}                           claimed by a run that is still alive; ask later
     {'wait'}                           no token yet; ask again for these after `wait ms`
@@ -36,13 +40,15 @@
 --- @include "includes/claim-one"
 --- @include "includes/move-one"
 local prepaid = tonumber(ARGV[6]) or 0
-local E = tonumber(ARGV[7])
-local F = tonumber(ARGV[8])
+local sendLangs = {}
+for lang in string.gmatch(ARGV[7], '[^,]+') do sendLangs[lang] = true end
+local E = tonumber(ARGV[8])
+local F = tonumber(ARGV[9])
 local earlier = {}
 for i = 1, E do earlier[i] = KEYS[7 + i] end
 local fields = {}
-for i = 1, F do fields[i] = ARGV[8 + i] end
-local firstId = 9 + F
+for i = 1, F do fields[i] = ARGV[9 + i] end
+local firstId = 10 + F
 local k = { meta = KEYS[1], ledger = KEYS[2], unclear = KEYS[3], notes = KEYS[4], runs = KEYS[5],
   globalBucket = KEYS[6], campaignBucket = KEYS[7], earlier = earlier }
 local a = { run = ARGV[1], mode = ARGV[2], globalRate = tonumber(ARGV[3]), campaignRate = tonumber(ARGV[4]),
@@ -58,8 +64,15 @@ loadCodes(acc, ids)
 local out = {}
 local function claimedWith(record)
   local reply = {'claimed'}
-  for i = 2, F do reply[i] = record[i] or '' end
+  for i = 1, F do reply[i + 1] = record[i] or '' end
   return reply
+end
+-- Why a reader is not sent to, or nil (recipient-decision.ts, in the same order).
+local function skipReason(record)
+  if record[1] ~= 'active' then return 'inactive' end
+  if not record[5] then return 'left-list' end
+  if not sendLangs[record[4]] then return 'no-edition' end
+  return nil
 end
 local buckets, available = readBuckets(k, a)
 local budget = prepaid + available
@@ -75,9 +88,10 @@ for slot, id in ipairs(ids) do
     waiting = waiting + 1
   else
     local record = redis.call('HMGET', KEYS[7 + E + slot], unpack(fields))
-    if record[1] ~= 'active' then
-      moveOne(acc, { id = id, expected = cur or '', code = 'k', note = '', streak = '' })
-      out[slot] = {'skipped'}
+    local reason = skipReason(record)
+    if reason then
+      moveOne(acc, { id = id, expected = cur or '', code = 'k', note = reason, streak = '' })
+      out[slot] = {'skipped', reason}
     else
       if not answer then
         claimWrite(acc, a, id, cur)

@@ -35,7 +35,14 @@ local function moveOne(acc, a)
   local cur = codeOf(acc, id)
   if (a.expected == '' and cur) or (a.expected ~= '' and cur ~= a.expected) then return {'moved', cur or ''} end
 
-  if cur and COUNTERS[cur] then acc.deltas[COUNTERS[cur]] = (acc.deltas[COUNTERS[cur]] or 0) - 1 end
+  local function add(counter, by) acc.deltas[counter] = (acc.deltas[counter] or 0) + by end
+  if cur and COUNTERS[cur] then add(COUNTERS[cur], -1) end
+  -- A skip's note is its reason; each reason has its own counter next to `skipped`.
+  if cur == 'k' then
+    local why = acc.notes[id]
+    if why == nil then why = redis.call('HGET', acc.k.notes, id) end
+    if why then add('skipped:' .. why, -1) end
+  end
   if cur == 'u' then acc.inUnclear[id] = false end
   if a.code == 'r' then
     acc.code[id] = false
@@ -44,7 +51,8 @@ local function moveOne(acc, a)
   else
     acc.code[id] = a.code
     acc.ledger[id] = a.code
-    acc.deltas[COUNTERS[a.code]] = (acc.deltas[COUNTERS[a.code]] or 0) + 1
+    add(COUNTERS[a.code], 1)
+    if a.code == 'k' and a.note ~= '' then add('skipped:' .. a.note, 1) end
     acc.touched = true
     if a.code == 'u' then acc.inUnclear[id] = true end
     -- A claim never has a note (claims are made from no entry, or from u after its note
