@@ -30,10 +30,6 @@ export class InFlight {
     return this.#active;
   }
 
-  acquire(): Promise<void> {
-    return this.acquireMany(1);
-  }
-
   /** Waits until `n` slots are free (first come, first served) and takes them. */
   async acquireMany(n: number): Promise<void> {
     if (n > this.limit) throw new Error(`cannot take ${n} in-flight slots of ${this.limit}`);
