@@ -56,7 +56,8 @@ describe('subscriber search', () => {
     expect(await emails({ q: 'bert.sch' })).toEqual(['Bert.Schulz@example.org']);
     // "mueller" starts muellerin's address, and a word of Anna's address and name: each once.
     expect(await emails({ q: 'Mueller' })).toEqual(['muellerin@example.org', 'anna.mueller@firma.de']);
-    expect(await emails({ q: 'example.org' })).toEqual(['Bert.Schulz@example.org', 'muellerin@example.org']);
+    // Word hits come in index order, which ends in the (random) id: compare as a set.
+    expect((await emails({ q: 'example.org' })).sort()).toEqual(['Bert.Schulz@example.org', 'muellerin@example.org']);
     expect(await emails({ q: 'firma' })).toEqual(['anna.mueller@firma.de']);
     expect(await emails({ q: 'nobody' })).toEqual([]);
   });

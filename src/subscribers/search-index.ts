@@ -118,16 +118,21 @@ export class SearchIndex {
    */
   async update(now: Indexed[], before: Map<string, Indexed> = new Map()): Promise<void> {
     if (now.length === 0) return;
-    const pipeline = this.#redis.pipeline();
+    const emails: string[] = [];
+    const words: string[] = [];
+    const gone: string[] = [];
     for (const subscriber of now) {
       const fresh = this.entries(subscriber);
       const old = before.get(subscriber.id);
-      if (old) {
-        const gone = this.entries(old).words.filter((e) => !fresh.words.includes(e));
-        if (gone.length) pipeline.zrem(this.key('word'), ...gone);
-      }
-      pipeline.zadd(this.key('email'), 0, fresh.email);
-      if (fresh.words.length) pipeline.zadd(this.key('word'), ...fresh.words.flatMap((e) => [0, e]));
+      if (old) gone.push(...this.entries(old).words.filter((e) => !fresh.words.includes(e)));
+      emails.push(fresh.email);
+      words.push(...fresh.words);
+    }
+    // A few large commands rather than one per subscriber: an import writes thousands at once.
+    const pipeline = this.#redis.pipeline();
+    for (let i = 0; i < gone.length; i += 1000) pipeline.zrem(this.key('word'), ...gone.slice(i, i + 1000));
+    for (const [kind, entries] of [['email', emails], ['word', words]] as const) {
+      for (let i = 0; i < entries.length; i += 1000) pipeline.zadd(this.key(kind), ...entries.slice(i, i + 1000).flatMap((e) => [0, e]));
     }
     await exec(pipeline);
   }

@@ -20,6 +20,9 @@ import { inboxRoutes } from './inbox.ts';
 import { html } from '../shared/html.ts';
 import { page } from './layout.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { subscribersPages } from './subscribers-pages.ts';
+import { listsPages } from './lists-page.ts';
+import { importPages } from './import-page.ts';
 
 export interface AdminAppDeps {
   config: Pick<Config, 'ADMIN_HOST' | 'ADMIN_TOKEN'>;
@@ -47,6 +50,8 @@ export interface AdminAppDeps {
   issues?: () => Promise<IssueChoice[]>;
   /** Default list in the send form. */
   defaultList?: string;
+  /** The list the sign-up form joins (DEFAULT_LIST): public by default, never deleted from the console. */
+  signupList?: string;
   /** Why real sends are refused (development URLs); the campaigns page says so. */
   sendRefusal?: string[];
 }
@@ -104,6 +109,10 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
   if (deps.subscribers) {
     const subscribers = deps.subscribers;
     subscribersApi(app, () => subscribers);
+    // The console's subscriber, list and import pages.
+    subscribersPages(app, { store: subscribers });
+    listsPages(app, { store: subscribers, defaultList: deps.signupList });
+    importPages(app, { store: subscribers });
   }
   campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
   if (deps.inbox) inboxRoutes(app, deps.inbox);

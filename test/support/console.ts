@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { keyspace } from '../../src/config/redis.ts';
+import { buildAdminApp } from '../../src/server/admin/app.ts';
+import { RedisSubscriberStore, type UpsertRow } from '../../src/subscribers/redis-store.ts';
+import { startRedis, type TestRedis } from './redis.ts';
+
+/** The admin app over a private Redis, listening on a free loopback port: the ops console as ops see it. */
+export interface TestConsole {
+  url: string;
+  app: FastifyInstance;
+  store: RedisSubscriberStore;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+export async function startConsole(options: { token?: string; host?: string; server?: TestRedis } = {}): Promise<TestConsole & { server: TestRedis }> {
+  const server = options.server ?? (await startRedis());
+  const redis = new Redis(server.url);
+  const store = new RedisSubscriberStore(redis, keyspace('depesche'));
+  const app = await buildAdminApp({
+    config: { ADMIN_HOST: options.host ?? '127.0.0.1', ADMIN_TOKEN: options.token },
+    subscribers: store,
+    redis,
+    signupList: 'newsletter',
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    store,
+    redis,
+    server,
+    async close() {
+      await app.close();
+      redis.disconnect();
+      if (!options.server) await server.stop();
+    },
+  };
+}
+
+/** `count` made-up readers on `list`, 10,000 per pipelined batch; returns how long it took. */
+export async function seedSubscribers(store: RedisSubscriberStore, list: string, count: number, row: (i: number) => UpsertRow): Promise<number> {
+  const started = performance.now();
+  for (let start = 0; start < count; start += 10_000) {
+    const rows = Array.from({ length: Math.min(10_000, count - start) }, (_, k) => row(start + k));
+    await store.upsertMany(rows, list);
+  }
+  return performance.now() - started;
+}
