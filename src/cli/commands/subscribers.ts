@@ -17,17 +17,17 @@ import { withRedis } from '../redis.ts';
 // The actions of `depesche subscribers …`; their arguments and options are in ../registry.ts.
 
 /** A store for one command, over {@link withRedis}. */
-function withStore<T>(fn: (store: RedisSubscriberStore, config: Config) => Promise<T>): Promise<T> {
+export function withStore<T>(fn: (store: RedisSubscriberStore, config: Config) => Promise<T>): Promise<T> {
   return withRedis((redis, config) => fn(new RedisSubscriberStore(redis, keyspace(config.DEPESCHE_PREFIX)), config));
 }
 
-interface Attribution {
+export interface Attribution {
   reason?: string;
   by?: string;
 }
 
 /** Who ran an ops command, for the consent log: `cli:<login>`, or `--by`. */
-function actor(options: Attribution): Actor {
+export function actor(options: Attribution): Actor {
   let login = 'unknown';
   try {
     login = userInfo().username;
