@@ -200,6 +200,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         usesDevStack: true,
       },
       {
+        name: 'reindex',
+        description: 'Index every stored subscriber for the console search (once after upgrading; again after a crash between a write and its index entry). Safe while other processes write.',
+        load: lazy(subscribers, 'reindex'),
+        usesDevStack: true,
+      },
+      {
         name: 'lists',
         description: 'Show every list with its visibility and its members counted by status and language.',
         options: [{ flags: '--json', description: 'print JSON instead of a table' }],

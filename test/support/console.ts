@@ -50,3 +50,10 @@ export async function seedSubscribers(store: RedisSubscriberStore, list: string,
   }
   return performance.now() - started;
 }
+
+/** Runs the index migration, as the first search (or `subscribers reindex`) would; returns how long it took. */
+export async function reindex(store: RedisSubscriberStore): Promise<number> {
+  const started = performance.now();
+  await store.search.rebuild((ids) => store.getMany(ids));
+  return performance.now() - started;
+}

@@ -196,3 +196,14 @@ export function lists(options: { json?: boolean }): Promise<void> {
     process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
   });
 }
+
+export function reindex(): Promise<void> {
+  return withStore(async (store) => {
+    const started = performance.now();
+    const count = await store.search.rebuild((ids) => store.getMany(ids), (done) => {
+      if (process.stderr.isTTY) process.stderr.write(`\rindexed ${done}`);
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    process.stdout.write(`indexed ${count} subscribers for search in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  });
+}

@@ -31,6 +31,22 @@ const PAGE_SIZE = 50;
 export function subscribersPages(app: FastifyInstance, deps: { store: RedisSubscriberStore }): void {
   const { store } = deps;
 
+  // Subscribers from before the index (or an index lost with its keys) are indexed once,
+  // in the background, on the first search; the page says so until it is done.
+  let indexing: { done: number; running: Promise<void> } | undefined;
+  const indexState = async (): Promise<number | null> => {
+    if (indexing) return indexing.done;
+    if (await store.search.ready()) return null;
+    const state = { done: 0, running: Promise.resolve() };
+    state.running = store.search
+      .rebuild((ids) => store.getMany(ids), (done) => (state.done = done))
+      .then((count) => app.log.info({ count }, 'search index built'))
+      .catch((error: unknown) => app.log.error({ err: error }, 'building the search index failed'))
+      .finally(() => (indexing = undefined));
+    indexing = state;
+    return 0;
+  };
+
   app.get('/subscribers', async (request, reply) => {
     const t = await labels(request);
     const q = request.query as Record<string, string | undefined>;
@@ -41,6 +57,7 @@ export function subscribersPages(app: FastifyInstance, deps: { store: RedisSubsc
       lang: isLang(q.lang) ? q.lang : undefined,
     };
     const lists = (await store.lists()).map((l) => l.name);
+    const indexed = await indexState();
     let results: Html;
     let status = 200;
     try {
@@ -58,6 +75,7 @@ ${next ? html`<a class="btn" rel="next" href="/subscribers${next}">${t('admin.su
     const option = (value: string, label: string, selected: string | undefined) => html`<option value="${value}"${value === (selected ?? '') ? html` selected` : ''}>${label}</option>`;
     const body = html`<h1>${t('admin.subscribers.title')}</h1>
 ${q.erased ? done(t('admin.subscribers.erased')) : ''}
+${indexed !== null ? html`<div class="notice" role="status">${t('admin.subscribers.indexing', { count: indexed })}</div>` : ''}
 <form class="filters" method="get" action="/subscribers" role="search">
 <input type="search" name="q" value="${filters.q}" placeholder="${t('admin.subscribers.searchPlaceholder')}" aria-label="${t('admin.subscribers.search')}" autofocus>
 <select name="list" aria-label="${t('admin.subscribers.list')}">${option('', t('admin.subscribers.allLists'), filters.list)}${lists.map((l) => option(l, l, filters.list))}</select>
