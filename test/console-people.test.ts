@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
-import { reindex, seedSubscribers, startConsole, type TestConsole } from './support/console.ts';
+import { reindex, seedDeliveries, seedSubscribers, startConsole, type TestConsole } from './support/console.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
 
 /**
@@ -203,6 +203,37 @@ describe('ops console: subscribers, lists and import in a browser', () => {
     } finally {
       await open.close();
     }
+  });
+
+  it('shows deliveries from the ledgers and the bounce, and reactivates a bounce (never a complaint)', async () => {
+    const joerg = (await ops.store.findByEmail('joerg.mueller@kanzlei.example'))!;
+    await seedDeliveries(ops.store, joerg.id, 'weekly');
+    const page = await browser.newPage();
+    await page.goto(`${ops.url}/subscribers/${joerg.id}`);
+    const deliveries = await page.locator('section:has(h2:text("Deliveries")) tbody').textContent();
+    expect(deliveries).toMatch(/cmay2.*2026-05-11-briefing.*weekly.*bounced.*user unknown/s);
+    expect(deliveries).toMatch(/cmay1.*2026-05-04-briefing.*weekly.*sent/s);
+    expect(await page.locator('section:has(h2:text("Bounces and complaints"))').textContent()).toContain('5.1.1');
+    expect(await page.locator('dl.facts').textContent()).toContain('bounced');
+
+    await page.fill('form[action$="/reactivate"] input[name=reason]', 'mailbox exists again, reader called');
+    await page.click('form[action$="/reactivate"] button');
+    await page.waitForURL(/done=reactivated/);
+    expect(await page.locator('dl.facts').textContent()).toContain('active');
+    expect((await ops.store.consentLog(joerg.id)).at(-1)).toMatchObject({ event: 'reactivated', by: 'admin-console', reason: 'mailbox exists again, reader called' });
+
+    const angry = await ops.store.upsert({ email: 'angry@complaints.example', name: 'Angry' }, 'weekly');
+    await ops.store.complain(angry.id, { reason: 'ARF abuse report', source: 'inbound' });
+    await page.goto(`${ops.url}/subscribers/${angry.id}`);
+    expect(await page.locator('form[action$="/reactivate"]').count()).toBe(0);
+    // Even a hand-made post is refused, with the reason on the page.
+    const forced = await page.evaluate(async (id) => {
+      const response = await fetch(`/subscribers/${id}/reactivate`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'reason=trying+anyway' });
+      return { status: response.status, text: await response.text() };
+    }, angry.id);
+    expect(forced.status).toBe(409);
+    expect(forced.text).toContain('complained');
+    expect((await ops.store.get(angry.id))?.status).toBe('complained');
   });
 
   it('erases a subscriber after the address is typed, and keeps a record that it happened', async () => {

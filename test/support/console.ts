@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { campaignKeys, sendKeys } from '../../src/campaign/keys.ts';
 import { keyspace } from '../../src/config/redis.ts';
 import { buildAdminApp } from '../../src/server/admin/app.ts';
 import { RedisSubscriberStore, type UpsertRow } from '../../src/subscribers/redis-store.ts';
@@ -56,4 +57,24 @@ export async function reindex(store: RedisSubscriberStore): Promise<number> {
   const started = performance.now();
   await store.search.rebuild((ids) => store.getMany(ids));
   return performance.now() - started;
+}
+
+/**
+ * Two finished campaigns in the ledgers as the worker leaves them: one delivered to the
+ * subscriber, a later one bounced (5.1.1); and the bounce applied to the subscriber.
+ */
+export async function seedDeliveries(store: RedisSubscriberStore, id: string, list: string): Promise<void> {
+  const { redis, keys } = store;
+  const campaigns = [
+    { id: 'cmay1', slug: '2026-05-04-briefing', code: 's', at: Date.parse('2026-05-04T07:00:00Z') },
+    { id: 'cmay2', slug: '2026-05-11-briefing', code: 'b', at: Date.parse('2026-05-11T07:00:00Z'), note: '550 5.1.1 <joerg.mueller@kanzlei.example>: user unknown' },
+  ];
+  for (const c of campaigns) {
+    const k = campaignKeys(keys, c.id);
+    await redis.zadd(sendKeys(keys).index, c.at, c.id);
+    await redis.hset(k.meta, { id: c.id, slug: c.slug, list, state: 'done', createdAt: c.at, at: c.at, total: 1 });
+    await redis.hset(k.ledger, id, c.code);
+    if (c.note) await redis.hset(k.notes, id, c.note);
+  }
+  await store.bounce(id, { reason: campaigns[1]!.note!, source: 'smtp' });
 }
