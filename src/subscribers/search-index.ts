@@ -24,7 +24,11 @@ import type { Keyspace } from '../config/redis.ts';
  * checked against the subscriber as stored now (see {@link SearchIndex.verify}).
  */
 
-/** Lower-case, German umlauts spelled out, other accents dropped, spaces collapsed. */
+/**
+ * Lower-case, German umlauts spelled out, other accents dropped, and the separators people
+ * type interchangeably (space . _ - +) as one space: "Anna.Müller" and "anna mueller" fold
+ * alike. `@` stays.
+ */
 export function fold(text: string): string {
   return text
     .toLowerCase()
@@ -34,35 +38,40 @@ export function fold(text: string): string {
     .replace(/ß/g, 'ss')
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
-    .replace(/\s+/g, ' ')
+    .replace(/[\s._+'’-]+/g, ' ')
     .trim();
 }
 
-const ADDRESS_BREAK = /[.@_+-]/;
-const NAME_BREAK = /[\s.'’-]/;
+const BREAK = /[ @]/;
 /** Shorter tails (`de`, `io`) would match half the list and tell nothing. */
 const MIN_TAIL = 3;
 
-/** The `search:word` terms of one subscriber, without the id. */
+/**
+ * The `search:word` terms of one subscriber, without the id: the folded address from each
+ * word start after its first, and the folded name from each word start, except where an
+ * address term already starts with it (for "Anna Müller <anna.mueller@…>" the name adds
+ * nothing; every entry costs memory).
+ */
 export function wordTerms(email: string, name: string): string[] {
-  const terms = new Set<string>();
   const address = fold(email);
   const at = address.lastIndexOf('@');
-  const tld = address.lastIndexOf('.');
+  const tld = address.lastIndexOf(' ');
+  const terms: string[] = [];
   for (let i = 1; i < address.length; i++) {
-    if (!ADDRESS_BREAK.test(address[i - 1]!) || ADDRESS_BREAK.test(address[i]!)) continue;
+    if (!BREAK.test(address[i - 1]!) || BREAK.test(address[i]!)) continue;
     // The top-level domain on its own ("com") finds everyone; from the domain's start on it is kept.
     if (i > tld && tld > at) continue;
     const tail = address.slice(i);
-    if (tail.length >= MIN_TAIL) terms.add(tail);
+    if (tail.length >= MIN_TAIL) terms.push(tail);
   }
+  const covered = [address, ...terms];
   const folded = fold(name);
   for (let i = 0; i < folded.length; i++) {
-    if ((i > 0 && !NAME_BREAK.test(folded[i - 1]!)) || NAME_BREAK.test(folded[i]!)) continue;
+    if ((i > 0 && folded[i - 1] !== ' ') || folded[i] === ' ') continue;
     const tail = folded.slice(i);
-    if (tail.length >= 2) terms.add(tail);
+    if (tail.length >= 2 && !covered.some((term) => term.startsWith(tail))) terms.push(tail);
   }
-  return [...terms];
+  return [...new Set(terms)];
 }
 
 export interface Indexed {
