@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
@@ -119,6 +120,29 @@ describe('ops console: subscribers, lists and import in a browser', () => {
     expect(report).toContain('3,');
     expect(report).toContain('good3@import.example');
     expect((await ops.store.findByEmail('good2@import.example'))?.name).toBe('Zwei, mit Komma');
+  });
+
+  it('imports an upload as it streams in: the first rows are in Redis before the last bytes are sent', async () => {
+    const url = new URL(`${ops.url}/import/upload?list=streamed&file=big.csv`);
+    const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => `stream${from + k}@upload.example,Stream ${from + k}\n`).join('');
+    const request = http.request(url, { method: 'POST', headers: { 'content-type': 'text/csv', origin: ops.url } });
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      request.on('response', (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      request.on('error', reject);
+    });
+    // More than the megabyte of plain ASCII the importer looks at before it settles the encoding.
+    request.write(`email,name\n${rows(0, 30_000)}`);
+    // The body is still open: a server that waited for the whole file would have stored nothing yet.
+    await expect.poll(() => ops.store.findByEmail('stream0@upload.example'), { timeout: 20_000 }).not.toBeNull();
+    expect(await ops.store.findByEmail('stream39999@upload.example')).toBeNull();
+    request.end(rows(30_000, 40_000));
+    const { status, body } = await answer;
+    expect(status, body).toBe(200);
+    expect(JSON.parse(body).summary).toMatchObject({ rows: 40_000, created: 40_000, rejected: 0 });
   });
 
   it('exports a list with formulas neutralised, and the file imports back unchanged', async () => {
