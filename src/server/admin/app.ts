@@ -151,6 +151,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
           'Admin',
           html`<h1>Depesche admin</h1><ul>
 <li><a href="/campaigns">Campaigns</a>: start, schedule, pause, resume, cancel</li>
+${deps.subscribers ? html`<li><a href="/subscribers">Subscribers</a>, <a href="/lists">lists</a> and <a href="/import">import</a></li>` : ''}
 ${deps.inbox ? html`<li><a href="/inbox">Dev inbox</a>: every mail sent in dev</li>` : ''}
 <li><a href="/queues">Queues</a>: the BullMQ dashboard</li>
 <li><a href="/api">Ops API</a>, <a href="/metrics">metrics</a>, <a href="/healthz">health</a></li></ul>`,
