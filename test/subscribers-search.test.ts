@@ -130,6 +130,13 @@ describe('subscriber search', () => {
     expect(await store.search.ready()).toBe(false);
     const count = await store.search.rebuild((ids) => store.getMany(ids));
     expect(count).toBe(4);
+    // With an entry per address the migration only marks the index built; a forced
+    // rebuild (`subscribers reindex`) re-adds everything, word entries included.
+    await redis.del(store.search.key('word'));
+    expect(await store.search.rebuild(() => Promise.reject(new Error('must not read')))).toBe(4);
+    expect(await emails({ q: 'schulz' })).toEqual([]);
+    expect(await store.search.rebuild((ids) => store.getMany(ids), undefined, { force: true })).toBe(4);
+    expect(await emails({ q: 'schulz' })).toEqual(['Bert.Schulz@example.org']);
     expect(await store.search.ready()).toBe(true);
     expect(await emails({ q: 'bert' })).toEqual(['Bert.Schulz@example.org']);
     // An entry left behind (say, by a crash) for a subscriber who is gone never shows.

@@ -187,10 +187,18 @@ export class SearchIndex {
 
   /**
    * Indexes every subscriber there is (a migration for data from before the index, and a
-   * repair after a crash between a write and its index entry). Reads the address index in
+   * repair after a crash between a write and its index entry), unless the index already
+   * has as many addresses as the store. Reads the address index in
    * HSCAN pages and the names through `names`; additive, so writes meanwhile are safe.
    */
-  async rebuild(names: (ids: string[]) => Promise<(Indexed | null)[]>, onProgress?: (done: number) => void): Promise<number> {
+  async rebuild(names: (ids: string[]) => Promise<(Indexed | null)[]>, onProgress?: (done: number) => void, options: { force?: boolean } = {}): Promise<number> {
+    // An installation that had the index from its first write has an entry per address:
+    // then it is only marked built. `force` (the CLI's reindex) re-adds everything anyway.
+    const [addresses, entries] = await Promise.all([this.#redis.hlen(this.#keys.key('email')), this.#redis.zcard(this.key('email'))]);
+    if (!options.force && addresses === entries) {
+      await this.#redis.set(this.#keys.key('search', 'layout'), LAYOUT);
+      return addresses;
+    }
     let cursor = '0';
     let done = 0;
     do {

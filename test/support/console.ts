@@ -52,10 +52,10 @@ export async function seedSubscribers(store: RedisSubscriberStore, list: string,
   return performance.now() - started;
 }
 
-/** Runs the index migration, as the first search (or `subscribers reindex`) would; returns how long it took. */
-export async function reindex(store: RedisSubscriberStore): Promise<number> {
+/** Runs the index migration as the first search would (`force`: as `subscribers reindex` does); returns how long it took. */
+export async function reindex(store: RedisSubscriberStore, options: { force?: boolean } = {}): Promise<number> {
   const started = performance.now();
-  await store.search.rebuild((ids) => store.getMany(ids));
+  await store.search.rebuild((ids) => store.getMany(ids), undefined, options);
   return performance.now() - started;
 }
 

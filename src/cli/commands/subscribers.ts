@@ -202,7 +202,7 @@ export function reindex(): Promise<void> {
     const started = performance.now();
     const count = await store.search.rebuild((ids) => store.getMany(ids), (done) => {
       if (process.stderr.isTTY) process.stderr.write(`\rindexed ${done}`);
-    });
+    }, { force: true });
     if (process.stderr.isTTY) process.stderr.write('\n');
     process.stdout.write(`indexed ${count} subscribers for search in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   });

@@ -29,9 +29,18 @@ const REPORT_TTL_S = 86_400;
 const REPORT_MAX = 20 * 1024 * 1024;
 const SHOWN = 200;
 
-/** Appends what it is given to a Redis string, with a lifetime, up to a size. */
+/** Appends what it is given to a Redis string, 64 KB at a time, with a lifetime, up to a size. */
 function redisReport(store: RedisSubscriberStore, key: string): Writable & { truncated: boolean } {
   let size = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const data = Buffer.concat(pending);
+    pending = [];
+    pendingBytes = 0;
+    await store.redis.multi().append(key, data).expire(key, REPORT_TTL_S).exec();
+  };
   const sink = new Writable({
     async write(chunk: Buffer, _encoding, callback) {
       try {
@@ -40,7 +49,17 @@ function redisReport(store: RedisSubscriberStore, key: string): Writable & { tru
           return callback();
         }
         size += chunk.length;
-        await store.redis.multi().append(key, chunk).expire(key, REPORT_TTL_S).exec();
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= 64 * 1024) await flush();
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    async final(callback) {
+      try {
+        await flush();
         callback();
       } catch (error) {
         callback(error as Error);
