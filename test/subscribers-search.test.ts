@@ -113,6 +113,7 @@ describe('subscriber search', () => {
     await redis.zadd(store.search.key('word'), 0, `anna maiden\0${anna!.id}`);
     await store.forget(anna!.id, { by: 'test', reason: 'asked to be forgotten' });
     expect(await emails({ q: 'anna' })).toEqual([]);
+    await store.search.settled();
     const entries = [...(await redis.zrange(store.search.key('email'), '0', '-1')), ...(await redis.zrange(store.search.key('word'), '0', '-1'))];
     expect(entries.filter((e) => e.endsWith(anna!.id))).toEqual([]);
     expect(entries.join('\n')).not.toMatch(/anna|firma|maiden/);

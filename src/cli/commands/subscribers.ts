@@ -144,6 +144,8 @@ export function forget(email: string, options: Attribution): Promise<void> {
   return withStore(async (store) => {
     const subscriber = await findSubscriber(store, email);
     await store.forget(subscriber.id, actor(options));
+    // The index sweep runs in the background; the connection must outlive it.
+    await store.search.settled();
     process.stdout.write(`${subscriber.email}: erased (was on ${subscriber.lists.length ? subscriber.lists.join(', ') : 'no list'})\n`);
   });
 }
