@@ -79,19 +79,19 @@ export function importPages(app: FastifyInstance, deps: { store: RedisSubscriber
     const lists = (await store.lists()).map((l) => l.name);
     const list = (request.query as { list?: string }).list ?? '';
     const body = html`<h1>${t('admin.import.title')}</h1>
-<p class="muted">${t('admin.import.intro')}</p>
+<p>${t('admin.import.intro')}</p>
 <form id="import" class="card">
 <div class="field"><label>${t('admin.import.file')} <input type="file" name="file" accept=".csv,.txt,text/csv" required></label></div>
 <div class="field"><label>${t('admin.import.list')} <input name="list" required pattern="[A-Za-z0-9_.\\-]{1,64}" list="known-lists" value="${list}"></label>
 <datalist id="known-lists">${lists.map((l) => html`<option value="${l}">`)}</datalist></div>
 <div class="field"><label>${t('admin.import.lang')} <select name="lang">${LANGS.map((l) => html`<option value="${l}">${l.toUpperCase()}</option>`)}</select></label></div>
-<div class="field"><label>${t('admin.import.status')} <select name="status">${SUBSCRIBER_STATUSES.filter((s) => s !== 'complained').map((s) => html`<option value="${s}"${s === 'active' ? html` selected` : ''}>${t(`admin.subscribers.statuses.${s}`)}</option>`)}</select></label> <span class="muted">${t('admin.import.statusHint')}</span></div>
+<div class="field"><label>${t('admin.import.status')} <select name="status">${SUBSCRIBER_STATUSES.filter((s) => s !== 'complained').map((s) => html`<option value="${s}"${s === 'active' ? html` selected` : ''}>${t(`admin.subscribers.statuses.${s}`)}</option>`)}</select></label> <small>${t('admin.import.statusHint')}</small></div>
 <div class="field"><label>${t('admin.import.encoding')} <select name="encoding"><option value="auto">${t('admin.import.auto')}</option><option value="utf-8">UTF-8</option><option value="windows-1252">Windows-1252 (Excel)</option><option value="utf-16le">UTF-16</option></select></label></div>
 <div class="actions"><button class="btn primary" type="submit">${t('admin.import.start')}</button></div>
 <noscript><div class="notice error">${t('admin.import.noscript')}</div></noscript>
 </form>
 <div id="progress-box" hidden><div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><span style="width:0%"></span></div>
-<p class="muted" id="progress-text"></p></div>
+<p id="progress-text"></p></div>
 <div id="outcome" aria-live="polite"></div>`;
     const labelsJson = JSON.stringify({
       uploading: t('admin.import.uploading'),
@@ -204,10 +204,10 @@ $('#import').addEventListener('submit', (ev) => {
         '<div class="actions"><a class="btn" id="report-link" download href="/import/reports/' + encodeURIComponent(data.report) + '.csv">' + esc(L.download) + '</a></div>' +
         (data.truncated ? '<p class="notice error">' + esc(L.truncated) + '</p>' : '') +
         '<div class="scroll"><table class="data" id="rejected"><thead><tr><th>' + esc(L.row) + '</th><th>' + esc(L.reason) + '</th><th>' + esc(L.values) + '</th></tr></thead><tbody>' +
-        data.rejected.map((r) => '<tr><td class="num">' + r.row + '</td><td>' + esc(r.reason) + '</td><td><code>' + esc(r.values.join(', ')) + '</code></td></tr>').join('') +
-        '</tbody></table></div>' + (s.rejected > data.rejected.length ? '<p class="muted">' + esc(fill(L.more, { count: s.rejected - data.rejected.length })) + '</p>' : '') + '</section>';
+        data.rejected.map((r) => '<tr><td>' + r.row + '</td><td>' + esc(r.reason) + '</td><td><code>' + esc(r.values.join(', ')) + '</code></td></tr>').join('') +
+        '</tbody></table></div>' + (s.rejected > data.rejected.length ? '<p>' + esc(fill(L.more, { count: s.rejected - data.rejected.length })) + '</p>' : '') + '</section>';
     } else {
-      out += '<p class="muted">' + esc(L.noRejected) + '</p>';
+      out += '<p>' + esc(L.noRejected) + '</p>';
     }
     $('#outcome').innerHTML = out;
   };

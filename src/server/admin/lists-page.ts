@@ -33,13 +33,13 @@ export function listsPages(app: FastifyInstance, deps: { store: RedisSubscriberS
 ${shown?.html ?? (q.deleted ? done(t('admin.lists.deleted', { name: q.deleted, count: q.count ?? '0' })) : '')}
 ${lists.length
     ? html`<div class="scroll"><table class="data" id="lists"><thead><tr><th>${t('admin.lists.name')}</th><th>${t('admin.lists.visibility')}</th><th>${t('admin.lists.members')}</th><th>${t('admin.lists.byStatus')}</th><th>${t('admin.lists.activeByLang')}</th></tr></thead><tbody>
-${lists.map((l) => html`<tr data-list="${l.name}"><td><a href="/lists/${encodeURIComponent(l.name)}">${l.title ?? l.name}</a>${l.title ? html` <code>${l.name}</code>` : ''}${l.description ? html`<br><span class="muted">${l.description}</span>` : ''}</td>
-<td>${visibilityBadge(t, l)}</td><td class="num">${l.total}</td><td>${statusCounts(t, l)}</td><td>${langCounts(l)}</td></tr>`)}
+${lists.map((l) => html`<tr data-list="${l.name}"><td><a href="/lists/${encodeURIComponent(l.name)}">${l.title ?? l.name}</a>${l.title ? html` <code>${l.name}</code>` : ''}${l.description ? html`<br><small>${l.description}</small>` : ''}</td>
+<td>${visibilityBadge(t, l)}</td><td>${l.total}</td><td>${statusCounts(t, l)}</td><td>${langCounts(l)}</td></tr>`)}
 </tbody></table></div>`
-    : html`<p class="empty">${t('admin.lists.none')}</p>`}
+    : html`<p>${t('admin.lists.none')}</p>`}
 <section class="card"><h2>${t('admin.lists.create')}</h2>
 <form method="post" action="/lists">
-<div class="field"><label>${t('admin.lists.name')} <input name="name" required pattern="[A-Za-z0-9_.\\-]{1,64}" maxlength="64" value="${field(request.body, 'name')}"></label> <span class="muted">${t('admin.lists.nameHint')}</span></div>
+<div class="field"><label>${t('admin.lists.name')} <input name="name" required pattern="[A-Za-z0-9_.\\-]{1,64}" maxlength="64" value="${field(request.body, 'name')}"></label> <small>${t('admin.lists.nameHint')}</small></div>
 <div class="field"><label>${t('admin.lists.listTitle')} <input name="title" maxlength="100" value="${field(request.body, 'title')}"></label></div>
 <div class="field"><label>${t('admin.lists.description')} <input name="description" maxlength="500" value="${field(request.body, 'description')}"></label></div>
 <div class="field"><label>${t('admin.lists.visibility')} <select name="visibility"><option value="private">${t('admin.lists.private')}</option><option value="public">${t('admin.lists.public')}</option></select></label></div>
@@ -80,7 +80,7 @@ ${lists.map((l) => html`<tr data-list="${l.name}"><td><a href="/lists/${encodeUR
 <h1>${list.title ?? list.name}</h1>
 ${shown?.html ?? (q.done && /^[a-z]+$/.test(q.done) ? done(t(`admin.lists.done.${q.done}`)) : '')}
 <dl class="facts">
-<dt>${t('admin.lists.name')}</dt><dd><code>${list.name}</code> <span class="muted">${t('admin.lists.nameStays')}</span></dd>
+<dt>${t('admin.lists.name')}</dt><dd><code>${list.name}</code> <small>${t('admin.lists.nameStays')}</small></dd>
 <dt>${t('admin.lists.visibility')}</dt><dd id="visibility">${visibilityBadge(t, list)}</dd>
 <dt>${t('admin.lists.description')}</dt><dd>${list.description ?? '—'}</dd>
 <dt>${t('admin.lists.members')}</dt><dd>${list.total} · ${statusCounts(t, list)}</dd>
@@ -90,11 +90,11 @@ ${shown?.html ?? (q.done && /^[a-z]+$/.test(q.done) ? done(t(`admin.lists.done.$
 <a class="btn" href="${path('export.csv')}" download>${t('admin.lists.export')}</a>
 <a class="btn" href="${path('export.csv')}?status=active" download>${t('admin.lists.exportActive')}</a></div>
 
-<section class="card"><h2>${t('admin.lists.visibility')}</h2><p class="muted">${t('admin.lists.visibilityHint')}</p>
+<section class="card"><h2>${t('admin.lists.visibility')}</h2><p>${t('admin.lists.visibilityHint')}</p>
 <form method="post" action="${path('visibility')}"><input type="hidden" name="visibility" value="${other}">${reason}
 <div class="actions"><button class="btn" type="submit" name="make" value="${other}">${t(other === 'public' ? 'admin.lists.makePublic' : 'admin.lists.makePrivate')}</button></div></form></section>
 
-<section class="card"><h2>${t('admin.lists.rename')}</h2><p class="muted">${t('admin.lists.renameHint')}</p>
+<section class="card"><h2>${t('admin.lists.rename')}</h2><p>${t('admin.lists.renameHint')}</p>
 <form method="post" action="${path('title')}">
 <div class="field"><label>${t('admin.lists.listTitle')} <input name="title" required maxlength="100" value="${list.title ?? list.name}"></label></div>${reason}
 <div class="actions"><button class="btn" type="submit">${t('admin.lists.renameButton')}</button></div></form></section>

@@ -63,8 +63,8 @@ export function subscribersPages(app: FastifyInstance, deps: { store: RedisSubsc
     try {
       const found = await searchSubscribers(store, { ...filters, list: filters.list || undefined, cursor: q.cursor ?? null, limit: PAGE_SIZE });
       const next = found.next ? query({ q: filters.q, list: filters.list, status: filters.status, lang: filters.lang, cursor: found.next }) : '';
-      results = html`<p class="muted" id="search-stats">${t('admin.subscribers.shown', { count: found.subscribers.length, ms: found.ms })}</p>
-${found.subscribers.length ? subscriberTable(t, found.subscribers) : html`<p class="empty">${t('admin.subscribers.none')}</p>`}
+      results = html`<p id="search-stats">${t('admin.subscribers.shown', { count: found.subscribers.length, ms: found.ms })}</p>
+${found.subscribers.length ? subscriberTable(t, found.subscribers) : html`<p>${t('admin.subscribers.none')}</p>`}
 <nav class="pager">${q.cursor ? html`<a class="btn" href="/subscribers${query({ q: filters.q, list: filters.list, status: filters.status, lang: filters.lang })}">${t('admin.subscribers.first')}</a>` : ''}
 ${next ? html`<a class="btn" rel="next" href="/subscribers${next}">${t('admin.subscribers.next')}</a>` : ''}</nav>`;
     } catch (error) {
@@ -114,7 +114,7 @@ ${results}`;
 <h1 style="overflow-wrap:anywhere">${subscriber.email}</h1>
 ${shown ? shown.html : done(outcome.done)}
 <dl class="facts">
-<dt>${t('admin.subscribers.status')}</dt><dd>${badge(subscriber.status, statusLabel)}${subscriber.statusReason ? html` <span class="muted">${subscriber.statusReason}</span>` : ''}</dd>
+<dt>${t('admin.subscribers.status')}</dt><dd>${badge(subscriber.status, statusLabel)}${subscriber.statusReason ? html` <small>${subscriber.statusReason}</small>` : ''}</dd>
 <dt>${t('admin.subscribers.name')}</dt><dd>${subscriber.name || '—'}</dd>
 <dt>${t('admin.subscribers.lang')}</dt><dd>${subscriber.lang.toUpperCase()}</dd>
 <dt>${t('admin.subscribers.lists')}</dt><dd>${subscriber.lists.length ? subscriber.lists.join(', ') : '—'}</dd>
@@ -139,9 +139,9 @@ ${subscriber.lists.length
 <div class="field"><label>${t('admin.subscribers.list')} <select name="list">${subscriber.lists.map((l) => html`<option value="${l}">${l}</option>`)}</select></label></div>
 ${reason}
 <div class="actions"><button class="btn" type="submit">${t('admin.subscribers.leave')}</button></div></form>`
-    : html`<p class="muted">${t('admin.subscribers.noLists')}</p>`}
+    : html`<p>${t('admin.subscribers.noLists')}</p>`}
 ${subscriber.status === 'unsubscribed' || subscriber.status === 'complained'
-    ? html`<p class="muted">${t('admin.subscribers.finalState')}</p>`
+    ? html`<p>${t('admin.subscribers.finalState')}</p>`
     : html`<form method="post" action="${action('unsubscribe')}">${reason}
 <div class="actions"><button class="btn danger" type="submit">${t('admin.subscribers.unsubscribeAll')}</button></div></form>`}
 ${subscriber.status === 'bounced'
@@ -153,16 +153,16 @@ ${subscriber.status === 'bounced'
 <section class="card"><h2>${t('admin.subscribers.deliveries')}</h2>
 ${deliveries.length
     ? html`<div class="scroll"><table class="data"><thead><tr><th>${t('admin.subscribers.campaign')}</th><th>${t('admin.subscribers.issue')}</th><th>${t('admin.subscribers.list')}</th><th>${t('admin.subscribers.result')}</th></tr></thead><tbody>
-${deliveries.map((d) => html`<tr><td><code>${d.campaign}</code><br><span class="muted">${when(d.createdAt)}</span></td><td>${d.slug}</td><td>${d.list}</td><td>${badge(resultBadge(d.result), d.result)}${d.note ? html`<br><span class="muted">${d.note}</span>` : ''}</td></tr>`)}
+${deliveries.map((d) => html`<tr><td><code>${d.campaign}</code><br><small>${when(d.createdAt)}</small></td><td>${d.slug}</td><td>${d.list}</td><td>${badge(resultBadge(d.result), d.result)}${d.note ? html`<br><small>${d.note}</small>` : ''}</td></tr>`)}
 </tbody></table></div>`
-    : html`<p class="muted">${t('admin.subscribers.noDeliveries')}</p>`}
+    : html`<p>${t('admin.subscribers.noDeliveries')}</p>`}
 </section>
 
 <section class="card"><h2>${t('admin.subscribers.problems')}</h2>
 ${problems.length || ledgerProblems.length
     ? html`<ul>${problems.map((e) => html`<li>${badge(e.event, e.event)} ${when(e.at)} ${e.via ?? e.source ?? ''} ${e.reason ? html`— ${e.reason}` : ''}</li>`)}
 ${ledgerProblems.map((d) => html`<li>${badge(resultBadge(d.result), d.result)} ${d.slug} (<code>${d.campaign}</code>) ${d.note ? html`— ${d.note}` : ''}</li>`)}</ul>`
-    : html`<p class="muted">${t('admin.subscribers.noProblems')}</p>`}
+    : html`<p>${t('admin.subscribers.noProblems')}</p>`}
 </section>
 
 <section class="card"><h2>${t('admin.subscribers.consent')}</h2>
