@@ -284,9 +284,12 @@ describe('refusing to run misconfigured', () => {
     cleanups.push(() => app.close());
     const refused = await app.inject({ method: 'POST', url: '/api/campaigns', payload: { slug: SLUG, list: LIST } });
     expect(refused.json().error).toMatchObject({ code: 'E_CONFIG', hint: expect.stringContaining('--allow-dev-urls') });
-    const page = await app.inject({ url: '/campaigns' });
-    expect(page.body).toMatch(/Sending is refused here: PUBLIC_URL is http:\/\/127\.0\.0\.1:4001/);
-    expect(page.body).toMatch(/<button type="submit" name="send" data-refused="true" disabled/);
+    const page = await app.inject({ url: '/campaigns/new' });
+    expect(page.body).toMatch(/Real sends are refused here: PUBLIC_URL is http:\/\/127\.0\.0\.1:4001/);
+    // The dry run still works; its confirmation offers no send.
+    const checked = await app.inject({ method: 'POST', url: '/campaigns/new', payload: `step=check&slug=${SLUG}&list=${LIST}&when=now`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(checked.statusCode).toBe(200);
+    expect(checked.body).toMatch(/<button type="submit" class="btn primary" name="send" disabled data-refused>/);
     const allowed = await app.inject({ method: 'POST', url: '/api/campaigns', payload: { slug: SLUG, list: LIST, allowDevUrls: true } });
     expect(allowed.statusCode).toBe(201);
     expect(allowed.json().warnings.join('\n')).toMatch(/DKIM signing is off/);

@@ -18,7 +18,7 @@ import { campaignsPage, type IssueChoice } from './campaigns-page.ts';
 import { jsonErrors } from '../shared/json-errors.ts';
 import { inboxRoutes } from './inbox.ts';
 import { html } from '../shared/html.ts';
-import { page } from './layout.ts';
+import { notFoundPages, page, staticAssets } from './layout.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { subscribersPages } from './subscribers-pages.ts';
 import { listsPages } from './lists-page.ts';
@@ -105,6 +105,8 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
     return reply.type(metrics.contentType).send(body);
   });
 
+  staticAssets(app);
+  notFoundPages(app);
   opsApi(app, { campaigns: deps.campaigns, lists: deps.lists });
   if (deps.subscribers) {
     const subscribers = deps.subscribers;
@@ -114,7 +116,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
     listsPages(app, { store: subscribers, defaultList: deps.signupList });
     importPages(app, { store: subscribers });
   }
-  campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
+  campaignsPage(app, { campaigns: deps.campaigns, issues: deps.issues, lists: deps.lists, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
   if (deps.inbox) inboxRoutes(app, deps.inbox);
 
   const serverAdapter = new FastifyAdapter();

@@ -1,46 +1,34 @@
-import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpStatusOf } from '../../core/http-status.ts';
-import type { Lang } from '../../core/lang.ts';
 import { DepescheError, isDepescheError } from '../../errors.ts';
-import { loadTranslator, type Translator } from '../../i18n/index.ts';
 import type { Actor } from '../../subscribers/consent.ts';
 import { html, type Html } from '../shared/html.ts';
-import { page } from './layout.ts';
+import { adminLang, t } from './i18n.ts';
+import { page, type NavId } from './layout.ts';
 
 /**
- * What the subscriber, list and import pages share: their labels (from the package's own
- * `locales/`, `admin.*`, in German when the browser prefers it), the actor of a form post,
- * and errors shown as a notice on the page rather than as JSON.
+ * What the subscriber, list and import pages share: their labels (the console's `admin.*`
+ * labels in its language, i18n.ts), the frame with its nav, the actor of a form post, and
+ * errors shown as a notice on the page rather than as JSON.
  */
 
 export type T = (key: string, vars?: Record<string, unknown>) => string;
 
-let translator: Promise<Translator> | undefined;
-
-function loadLabels(): Promise<Translator> {
-  translator ??= loadTranslator(fileURLToPath(new URL('../../../locales/', import.meta.url)));
-  translator.catch(() => (translator = undefined));
-  return translator;
-}
-
-/** The browser's first choice between German and English; English otherwise. */
-export function consoleLang(request: FastifyRequest): Lang {
-  const first = String(request.headers['accept-language'] ?? '').split(',')[0]?.trim().toLowerCase() ?? '';
-  return first.startsWith('de') ? 'de' : 'en';
-}
-
+/** Labels in the console's language for this request (see adminLang: ?lang=, cookie, browser). */
 export async function labels(request: FastifyRequest): Promise<T> {
-  const t = await loadLabels();
-  const lang = consoleLang(request);
-  return (key, vars) => t.t(lang, key, vars);
+  const lang = adminLang(request);
+  return (key, vars) => t(lang, key, vars);
 }
+
+const SECTIONS: readonly NavId[] = ['subscribers', 'lists', 'import'];
 
 export function sendPage(reply: FastifyReply, title: string, body: Html, options: { script?: string; status?: number } = {}): FastifyReply {
+  const lang = adminLang(reply.request, reply);
+  const section = reply.request.url.split(/[/?]/)[1] as NavId;
   return reply
     .code(options.status ?? 200)
     .type('text/html; charset=utf-8')
-    .send(page(title, body, options.script ? { script: options.script } : {}));
+    .send(page(title, body, { lang, ...(SECTIONS.includes(section) ? { active: section } : {}), ...(options.script ? { script: options.script } : {}) }));
 }
 
 /** A form field as text ('' when absent or not text). */
