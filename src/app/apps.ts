@@ -89,6 +89,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     queues,
     campaigns,
     lists: () => store.lists(config.DEFAULT_LIST),
+    signupList: config.DEFAULT_LIST,
     subscribers: store,
     ...(config.ADMIN_TOKEN ? { sessions: new RedisAdminSessions(redis, keys, config.ADMIN_TOKEN) } : {}),
     metrics,
