@@ -106,6 +106,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       secret,
       ...(config.LIST_ID_DOMAIN ? { listIdDomain: config.LIST_ID_DOMAIN } : {}),
       ...(config.UNSUBSCRIBE_MAILTO ? { unsubscribeMailto: config.UNSUBSCRIBE_MAILTO } : {}),
+      ...(config.RETURN_PATH_DOMAIN ? { returnPathDomain: config.RETURN_PATH_DOMAIN } : {}),
     },
     globalRate: config.SEND_RATE,
     pauseAfter: config.PAUSE_AFTER_CONNECTION_FAILURES,
