@@ -7,6 +7,7 @@ import { UNCLEAR_CAUSES, type Ledger, type MarkResult } from './ledger.ts';
 import type { WorkerLiveness } from './liveness.ts';
 import { prepareEdition, type MessageSettings, type PreparedEdition } from './mime.ts';
 import { classifyFailure, describeFailure } from './outcome.ts';
+import type { SelfPause } from './self-pause.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers } from './types.ts';
 
 /** Bounds how many messages one worker process has between claim and mark. */
@@ -60,6 +61,8 @@ export interface BatchDeps {
   globalRate: number;
   /** PAUSE_AFTER_CONNECTION_FAILURES. */
   pauseAfter: number;
+  /** Pauses after an outage (resuming by itself) or repeated policy rejections; see self-pause.ts. */
+  selfPause?: Pick<SelfPause, 'outage' | 'afterPolicyRejection'>;
   /** True once the worker is shutting down: finish what is in flight, claim nothing more. */
   stopping(): boolean;
   log: CampaignLog;
@@ -249,6 +252,7 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
 
     const afterFailure = async (marked: MarkResult, reason: string) => {
       if (marked.streak < deps.pauseAfter) return;
+      if (deps.selfPause) return void (await deps.selfPause.outage(campaignId, reason));
       const paused = await deps.campaigns.autoPause(campaignId, `Paused after ${deps.pauseAfter} connection failures in a row; last: ${reason}`);
       if (paused) deps.log('warn', 'campaign paused itself after repeated SMTP connection failures', { campaign: campaignId, last: reason });
     };
@@ -322,6 +326,12 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
           await deps.subscribers.setStatus(id, 'bounced', reason).catch((error: unknown) =>
             deps.log('warn', 'could not mark a bounced subscriber as bounced', { ...fields(id), err: describeFailure(error) }),
           );
+          deps.log('info', 'reader bounced', { ...fields(id), reason });
+        } else if (kind === 'policy' || kind === 'soft') {
+          // Refused for good, but not because the mailbox is gone: the reader stays active.
+          const marked = await mark(id, 'failed', { note: reason, streak: kind === 'policy' ? 'policy' : 'reset' });
+          result.failed++;
+          if (kind === 'policy') await deps.selfPause?.afterPolicyRejection(campaignId, marked.streak, reason);
         } else if (kind === 'unknown') {
           await mark(id, 'unclear', { note: UNCLEAR_CAUSES.dropped });
           result.unclear++;
