@@ -90,6 +90,11 @@ describe('what comes back, over SMTP, into Redis', () => {
     expect(await f.service.status(id)).toMatchObject({ sent: 2, bounced: 1 });
     // The others were not touched.
     expect((await f.store.get(f.ids[1]!))?.status).toBe('active');
+
+    // Ops undo the bounce (a mailbox that was only moved): active again, logged with who and why.
+    await f.store.reactivate(f.ids[0]!, { by: 'ops@example.org', reason: 'mailbox restored' });
+    expect((await f.store.get(f.ids[0]!))?.status).toBe('active');
+    expect((await f.store.consentLog(f.ids[0]!)).at(-1)).toMatchObject({ event: 'reactivated', by: 'ops@example.org' });
   }, 90_000);
 
   it('a full mailbox counts as a soft bounce: the reader stays active until SOFT_BOUNCE_LIMIT of them', async () => {
@@ -115,6 +120,8 @@ describe('what comes back, over SMTP, into Redis', () => {
     await deliver(run, { from: '', to: mail.from }, simulatedReport({ kind: 'complain', returnPath: mail.from, recipient: f.emails[1]!, original: mail.raw }));
     await waitUntil('reader complained', async () => (await f.store.get(f.ids[1]!))?.status === 'complained', 10_000);
     expect((await f.store.get(f.ids[0]!))?.status).toBe('active');
+    // A complaint is never undone by ops.
+    await expect(f.store.reactivate(f.ids[1]!, { by: 'ops@example.org', reason: 'try' })).rejects.toThrow(/complained/);
   }, 90_000);
 
   it('a mail to the signed mailto takes the reader off that list only, logged via mail; the token-less address unsubscribes its sender', async () => {

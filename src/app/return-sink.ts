@@ -117,6 +117,8 @@ export class RedisReturnSink implements ReturnSink {
           return { status: 'applied', detail: `${reason}; reader stays active${amended ? ', ledger: sent → failed' : ''}` };
         }
       }
+      // The soft bounces that added up to this are spent: after ops reactivate the reader, counting starts again.
+      if (event.severity === 'soft') await this.#deps.redis.del(this.#deps.keys.key('returns', 'soft', reader.id));
       const amended = await this.#amend(event.reader, reader.id, ['sent', 'failed'], 'bounced', reason);
       const ledgerNote = amended ? '; ledger: → bounced' : '';
       const changed = await this.#deps.store.transition(reader.id, 'bounce', {
