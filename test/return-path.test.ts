@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInbound, type InboundRun } from '../src/app/inbound-process.ts';
-import { loadConfig } from '../src/config/index.ts';
+import { keyspace, loadConfig } from '../src/config/index.ts';
+import { ReturnCounts } from '../src/inbound/counts.ts';
+import { createMetrics } from '../src/server/admin/metrics.ts';
 import { createLogger } from '../src/log.ts';
 import { simulatedReport } from '../src/transport/dev-returns.ts';
 import { fixedCompiler, LIST, makeFixture, sleep, tinyEditions, waitDone, waitUntil, type Fixture, type FixtureHost } from './support/campaign.ts';
@@ -88,6 +90,8 @@ describe('what comes back, over SMTP, into Redis', () => {
     await deliver(run, { from: '', to: original.from }, report);
     await sleep(300);
     expect(await f.service.status(id)).toMatchObject({ sent: 2, bounced: 1 });
+    const metrics = await createMetrics({ returns: () => new ReturnCounts(redis.client(), keyspace(f.prefix)).read() }).render();
+    expect(metrics).toContain('depesche_returns_total{kind="hard-bounce",source="smtp"} 1\n');
     // The others were not touched.
     expect((await f.store.get(f.ids[1]!))?.status).toBe('active');
 

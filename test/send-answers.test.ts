@@ -1,5 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyspace } from '../src/config/index.ts';
+import { ReturnCounts } from '../src/inbound/counts.ts';
 import { fixedCompiler, LIST, makeFixture, sleep, tinyEditions, waitDone, waitUntil, type FixtureHost } from './support/campaign.ts';
 import { freePort } from './support/ports.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
@@ -81,6 +83,8 @@ describe('SMTP answers during a send', () => {
       expect([await status(0), await status(1), await status(2), await status(3), await status(4), await status(5)]).toEqual(['bounced', 'bounced', 'active', 'active', 'active', 'active']);
       expect(await f.service.ledger.stateOf(id, f.ids[3]!)).toBe('failed');
       expect(sink.received(f.emails[4]!)).toBe(1);
+      const counts = await new ReturnCounts(redis.client(), keyspace(f.prefix)).read();
+      expect(Object.fromEntries(counts.map((c) => [`${c.kind}|${c.source}`, c.count]))).toEqual({ 'hard-bounce|send': 2, 'soft-bounce|send': 1, 'rejection|send': 1 });
     } finally {
       sink.setFault(undefined);
     }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/index.ts';
 import { requireSecret } from '../config/load.ts';
 import { DepescheError } from '../errors.ts';
+import { ReturnCounts } from '../inbound/counts.ts';
 import { ImapPoller } from '../inbound/imap-poller.ts';
 import { DirectoryQuarantine } from '../inbound/quarantine.ts';
 import { ReturnAddresses, returnAddressSettings } from '../inbound/return-addresses.ts';
@@ -103,6 +104,7 @@ async function openStores(config: Config, logger: Logger) {
     ledger,
     campaigns: new CampaignRepository(redis, keys),
     softBounces: { limit: config.SOFT_BOUNCE_LIMIT, days: config.SOFT_BOUNCE_DAYS },
+    counts: new ReturnCounts(redis, keys),
   });
   return { redis, sink, resolveMessageId: ledgerMessageIdResolver(ledger) };
 }

@@ -4,6 +4,7 @@ import type { CampaignRepository } from '../campaign/campaigns.ts';
 import type { Ledger } from '../campaign/ledger.ts';
 import { messageIdClaims } from '../campaign/message-id.ts';
 import type { Keyspace } from '../config/redis.ts';
+import type { ReturnCounts, ReturnKind } from '../inbound/counts.ts';
 import { softBounceVerdict, type SoftBounceRule } from '../inbound/soft-bounces.ts';
 import type { BounceEvent, ComplaintEvent, MessageIdResolver, ReaderRef, RejectionEvent, ReturnSink, ReturnSource, SinkOutcome, UnsubscribeEvent } from '../inbound/types.ts';
 import type { RedisSubscriberStore, SubscriberRecord } from '../subscribers/redis-store.ts';
@@ -28,6 +29,8 @@ export interface RedisReturnSinkDeps {
   ledger: Ledger;
   campaigns: Pick<CampaignRepository, 'get'>;
   softBounces: SoftBounceRule;
+  /** Totals for /metrics; every applied event adds one. */
+  counts?: Pick<ReturnCounts, 'add'>;
   now?: () => number;
 }
 
@@ -61,15 +64,21 @@ export class RedisReturnSink implements ReturnSink {
     return null;
   }
 
-  /** Runs `apply` at most once per event key, for a reader that exists. */
-  async #once(event: { key: string; reader: ReaderRef }, apply: (reader: SubscriberRecord) => Promise<SinkOutcome>): Promise<SinkOutcome> {
+  /** Runs `apply` at most once per event key, for a reader that exists; counts what it applied. */
+  async #once(
+    event: { key: string; reader: ReaderRef; source: ReturnSource },
+    kind: ReturnKind,
+    apply: (reader: SubscriberRecord) => Promise<SinkOutcome>,
+  ): Promise<SinkOutcome> {
     const reader = await this.#find(event.reader);
     if (!reader) return { status: 'unknown-reader' };
     const seen = this.#seenKey(event.key);
     const taken = await this.#deps.redis.set(seen, '1', 'EX', SEEN_TTL_S, 'NX');
     if (taken !== 'OK') return { status: 'duplicate' };
     try {
-      return await apply(reader);
+      const outcome = await apply(reader);
+      if (outcome.status === 'applied') await this.#deps.counts?.add(kind, event.source);
+      return outcome;
     } catch (error) {
       // Not applied: the report comes again (the receiver answers 451) and must not look like a duplicate then.
       await this.#deps.redis.del(seen).catch(() => {});
@@ -106,7 +115,7 @@ export class RedisReturnSink implements ReturnSink {
   }
 
   async bounce(event: BounceEvent): Promise<SinkOutcome> {
-    return this.#once(event, async (reader) => {
+    return this.#once(event, event.severity === 'hard' ? 'hard-bounce' : 'soft-bounce', async (reader) => {
       const rule = this.#deps.softBounces;
       let reason = `hard bounce: ${event.reason}`;
       if (event.severity === 'soft') {
@@ -132,14 +141,14 @@ export class RedisReturnSink implements ReturnSink {
   }
 
   async rejection(event: RejectionEvent): Promise<SinkOutcome> {
-    return this.#once(event, async (reader) => {
+    return this.#once(event, 'rejection', async (reader) => {
       const amended = await this.#amend(event.reader, reader.id, ['sent'], 'failed', `rejected: ${event.reason}`);
       return { status: amended ? 'applied' : 'unchanged', detail: `delivery refused by policy; reader stays active${amended ? '; ledger: sent → failed' : ''}` };
     });
   }
 
   async complaint(event: ComplaintEvent): Promise<SinkOutcome> {
-    return this.#once(event, async (reader) => {
+    return this.#once(event, 'complaint', async (reader) => {
       const changed = await this.#deps.store.transition(reader.id, 'complain', {
         reason: `${event.feedbackType} complaint via ${event.reporter ?? event.source}${inCampaign(event.reader)}`,
         via: viaOf(event.source),
@@ -150,7 +159,7 @@ export class RedisReturnSink implements ReturnSink {
   }
 
   async unsubscribe(event: UnsubscribeEvent): Promise<SinkOutcome> {
-    return this.#once(event, async (reader) => {
+    return this.#once(event, 'unsubscribe', async (reader) => {
       const campaign = event.reader.campaignId ? await this.#deps.campaigns.get(event.reader.campaignId) : null;
       const lists = event.legacy || !campaign ? [...reader.lists] : [campaign.list];
       const left: string[] = [];

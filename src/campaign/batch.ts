@@ -8,6 +8,7 @@ import type { WorkerLiveness } from './liveness.ts';
 import { prepareEdition, type MessageSettings, type PreparedEdition } from './mime.ts';
 import { classifyFailure, describeFailure } from './outcome.ts';
 import type { SelfPause } from './self-pause.ts';
+import type { ReturnCounts } from '../inbound/counts.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers } from './types.ts';
 
 /** Bounds how many messages one worker process has between claim and mark. */
@@ -63,6 +64,8 @@ export interface BatchDeps {
   pauseAfter: number;
   /** Pauses after an outage (resuming by itself) or repeated policy rejections; see self-pause.ts. */
   selfPause?: Pick<SelfPause, 'outage' | 'afterPolicyRejection'>;
+  /** Totals of bounces and rejections for /metrics (inbound/counts.ts). */
+  returns?: Pick<ReturnCounts, 'add'>;
   /** True once the worker is shutting down: finish what is in flight, claim nothing more. */
   stopping(): boolean;
   log: CampaignLog;
@@ -327,10 +330,12 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
             deps.log('warn', 'could not mark a bounced subscriber as bounced', { ...fields(id), err: describeFailure(error) }),
           );
           deps.log('info', 'reader bounced', { ...fields(id), reason });
+          deps.returns?.add('hard-bounce', 'send').catch(() => {});
         } else if (kind === 'policy' || kind === 'soft') {
           // Refused for good, but not because the mailbox is gone: the reader stays active.
           const marked = await mark(id, 'failed', { note: reason, streak: kind === 'policy' ? 'policy' : 'reset' });
           result.failed++;
+          deps.returns?.add(kind === 'policy' ? 'rejection' : 'soft-bounce', 'send').catch(() => {});
           if (kind === 'policy') await deps.selfPause?.afterPolicyRejection(campaignId, marked.streak, reason);
         } else if (kind === 'unknown') {
           await mark(id, 'unclear', { note: UNCLEAR_CAUSES.dropped });

@@ -14,6 +14,7 @@ import { describeFailure } from './outcome.ts';
 import { BATCH_QUEUE, batchJobOptions, FANOUT_QUEUE } from './queues.ts';
 import { CONTROL_QUEUE, createAutoResumeProcessor, SelfPause, type AutoResumeJob } from './self-pause.ts';
 import { CampaignService } from './service.ts';
+import { ReturnCounts } from '../inbound/counts.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers, FanoutJobData } from './types.ts';
 
 export interface WorkerDeps {
@@ -130,6 +131,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     globalRate: config.SEND_RATE,
     pauseAfter: config.PAUSE_AFTER_CONNECTION_FAILURES,
     selfPause,
+    returns: new ReturnCounts(redis, keys),
     stopping: () => stopping,
     log,
     pendingMarks,
