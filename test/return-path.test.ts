@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { createLogger } from '../src/log.ts';
 import { simulatedReport } from '../src/transport/dev-returns.ts';
 import { fixedCompiler, LIST, makeFixture, sleep, tinyEditions, waitDone, waitUntil, type Fixture, type FixtureHost } from './support/campaign.ts';
 import { freePort } from './support/ports.ts';
+import { startPublicSide } from './support/public-side.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
 import { startSmtp, type CapturedMail, type TestSmtp } from './support/smtp.ts';
 
@@ -153,6 +155,34 @@ describe('what comes back, over SMTP, into Redis', () => {
     const forged = address.replace(/\+([a-z2-7])/, (_m, c: string) => `+${c === 'a' ? 'b' : 'a'}`);
     await expect(deliver(run, { from: f.emails[2]!, to: forged }, `From: <${f.emails[2]}>\r\nSubject: x\r\n\r\n`)).rejects.toThrow(/550/);
     expect((await f.store.get(f.ids[2]!))!.lists).toEqual([LIST]);
+  }, 90_000);
+
+  it('the public app takes a provider webhook (Mailgun) into the same stores: valid applies, forged and replayed are refused', async () => {
+    const f = await makeFixture(host, 2);
+    const { id } = await sent(f, 2);
+    const key = 'key-mailgun-signing-0123456789abcdef';
+    const side = await startPublicSide(redis, relay, { prefix: f.prefix, env: { MAILGUN_WEBHOOK_SIGNING_KEY: key } });
+    cleanups.push(() => side.stop());
+    const payload = (signingKey = key, token = `tok${Math.random().toString(36).slice(2)}${'0'.repeat(30)}`) => {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      return {
+        signature: { timestamp, token, signature: createHmac('sha256', signingKey).update(`${timestamp}${token}`).digest('hex') },
+        'event-data': {
+          event: 'failed', id: `ev-${token}`, severity: 'permanent', reason: 'bounce', recipient: f.emails[1], timestamp: Date.now() / 1000,
+          'delivery-status': { code: 550, message: '5.1.1 The email account that you tried to reach does not exist.', description: '' },
+          'user-variables': { 'depesche-campaign': id, 'depesche-subscriber': f.ids[1] },
+        },
+      };
+    };
+    const post = (body: unknown) => fetch(`${side.base}/webhooks/mailgun`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post(payload('key-someone-else-0123456789abcdef'))).status).toBe(403);
+    expect((await f.store.get(f.ids[1]!))!.status).toBe('active');
+    const genuine = payload();
+    expect((await post(genuine)).status).toBe(200);
+    expect((await f.store.get(f.ids[1]!))!.status).toBe('bounced');
+    expect(await f.service.status(id)).toMatchObject({ sent: 1, bounced: 1 });
+    expect((await post(genuine)).status).toBe(403);
+    expect(await f.service.status(id)).toMatchObject({ sent: 1, bounced: 1 });
   }, 90_000);
 
   it('keeps a message it cannot read, and goes on', async () => {

@@ -4,20 +4,17 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/index.ts';
 import { requireSecret } from '../config/load.ts';
+import { previousSecrets } from '../config/preflight.ts';
 import { DepescheError } from '../errors.ts';
-import { ReturnCounts } from '../inbound/counts.ts';
 import { ImapPoller } from '../inbound/imap-poller.ts';
 import { DirectoryQuarantine } from '../inbound/quarantine.ts';
 import { ReturnAddresses, returnAddressSettings } from '../inbound/return-addresses.ts';
 import { startInboundSmtp, type InboundSmtp } from '../inbound/smtp-listener.ts';
 import type { MessageIdResolver, ReturnSink } from '../inbound/types.ts';
 import type { Logger } from '../log.ts';
-import { CampaignRepository } from '../campaign/campaigns.ts';
-import { RedisLedger } from '../campaign/ledger.ts';
 import { createRedis, keyspace } from '../config/redis.ts';
-import { RedisSubscriberStore } from '../subscribers/redis-store.ts';
 import { preflightRedis } from './preflight.ts';
-import { ledgerMessageIdResolver, RedisReturnSink } from './return-sink.ts';
+import { returnPathOver } from './return-sink.ts';
 
 export interface InboundRun {
   smtp?: InboundSmtp;
@@ -52,7 +49,7 @@ export async function startInbound(config: Config, options: InboundRunOptions): 
   if (options.imap && !config.IMAP_URL) {
     throw new DepescheError('E_CONFIG', 'IMAP_URL is not set.', { hint: 'Set IMAP_URL=imaps://user:password@imap.example.org/INBOX, or leave out --imap.' });
   }
-  const addresses = new ReturnAddresses(returnAddressSettings(config, [requireSecret(config)]));
+  const addresses = new ReturnAddresses(returnAddressSettings(config, [requireSecret(config), ...previousSecrets(config)]));
   const { logger } = options;
   const stores = options.sink ? undefined : await openStores(config, logger);
   const sink = options.sink ?? stores!.sink;
@@ -95,18 +92,7 @@ async function openStores(config: Config, logger: Logger) {
     redis.disconnect();
     throw error;
   }
-  const keys = keyspace(config.DEPESCHE_PREFIX);
-  const ledger = new RedisLedger(redis, keys);
-  const sink = new RedisReturnSink({
-    redis,
-    keys,
-    store: new RedisSubscriberStore(redis, keys),
-    ledger,
-    campaigns: new CampaignRepository(redis, keys),
-    softBounces: { limit: config.SOFT_BOUNCE_LIMIT, days: config.SOFT_BOUNCE_DAYS },
-    counts: new ReturnCounts(redis, keys),
-  });
-  return { redis, sink, resolveMessageId: ledgerMessageIdResolver(ledger) };
+  return { redis, ...returnPathOver(redis, keyspace(config.DEPESCHE_PREFIX), config) };
 }
 
 async function listen(

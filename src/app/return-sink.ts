@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { CampaignRepository } from '../campaign/campaigns.ts';
 import type { Ledger } from '../campaign/ledger.ts';
 import { messageIdClaims } from '../campaign/message-id.ts';
+import { CampaignRepository } from '../campaign/campaigns.ts';
+import { RedisLedger } from '../campaign/ledger.ts';
+import type { Config } from '../config/schema.ts';
 import type { Keyspace } from '../config/redis.ts';
-import type { ReturnCounts, ReturnKind } from '../inbound/counts.ts';
+import { ReturnCounts } from '../inbound/counts.ts';
+import { RedisSubscriberStore } from '../subscribers/redis-store.ts';
+import type { ReturnKind } from '../inbound/counts.ts';
 import { softBounceVerdict, type SoftBounceRule } from '../inbound/soft-bounces.ts';
 import type { BounceEvent, ComplaintEvent, MessageIdResolver, ReaderRef, RejectionEvent, ReturnSink, ReturnSource, SinkOutcome, UnsubscribeEvent } from '../inbound/types.ts';
-import type { RedisSubscriberStore, SubscriberRecord } from '../subscribers/redis-store.ts';
+import type { SubscriberRecord } from '../subscribers/redis-store.ts';
 
 /**
  * The return path's sink over the real stores: what a bounce, complaint, rejection or mailto
@@ -185,4 +189,19 @@ export function ledgerMessageIdResolver(ledger: Pick<Ledger, 'stateOf'>): Messag
     if (!claims) return null;
     return (await ledger.stateOf(claims.campaignId, claims.subscriberId)) === null ? null : claims;
   };
+}
+
+/** The sink and the resolver over one Redis connection, as `depesche inbound` and the public app's webhooks use them. */
+export function returnPathOver(redis: Redis, keys: Keyspace, config: Pick<Config, 'SOFT_BOUNCE_LIMIT' | 'SOFT_BOUNCE_DAYS'>): { sink: RedisReturnSink; resolveMessageId: MessageIdResolver } {
+  const ledger = new RedisLedger(redis, keys);
+  const sink = new RedisReturnSink({
+    redis,
+    keys,
+    store: new RedisSubscriberStore(redis, keys),
+    ledger,
+    campaigns: new CampaignRepository(redis, keys),
+    softBounces: { limit: config.SOFT_BOUNCE_LIMIT, days: config.SOFT_BOUNCE_DAYS },
+    counts: new ReturnCounts(redis, keys),
+  });
+  return { sink, resolveMessageId: ledgerMessageIdResolver(ledger) };
 }
