@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { editionFor, planEditions } from '../src/core/edition-fallback.ts';
+import { describePlan, editionFor, planEditions } from '../src/core/edition-fallback.ts';
 import { loadConfig } from '../src/config/index.ts';
 
 describe('editionFor: which edition a reader gets', () => {
@@ -29,6 +29,12 @@ describe('planEditions: the counts a dry run shows', () => {
   });
   it('counts skipped readers by their language', () => {
     expect(planEditions(['de'], readers, 'skip')).toEqual({ byEdition: { de: 1830 }, fallback: {}, skipped: { en: 1204 }, total: 1830 });
+  });
+  it('says the plan in one line per reader language', () => {
+    expect(describePlan(['de'], readers, 'other')).toBe('de 1830 · en 1204 (get de)');
+    expect(describePlan(['de'], readers, 'skip')).toBe('de 1830 · en 1204 (skipped: no edition in their language)');
+    expect(describePlan(['de', 'en'], { de: 5, en: 0 }, 'skip')).toBe('de 5');
+    expect(describePlan(['en'], {}, 'other')).toBe('nobody');
   });
   it('needs no fallback when both editions exist', () => {
     expect(planEditions(['de', 'en'], readers, 'skip')).toEqual({ byEdition: readers, fallback: {}, skipped: {}, total: 3034 });

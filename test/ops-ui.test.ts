@@ -49,6 +49,7 @@ describe('admin UI in a browser: send from the campaigns page, read it in the in
     await page.selectOption('select[name=slug]', { index: 0 });
     await page.click('button[name=send]');
     await expect.poll(() => page.locator('#rows tr').first().textContent(), { timeout: 45_000 }).toMatch(/done.*sent 6/);
+    expect(await page.locator('#rows tr').first().textContent()).toContain('editions: de 3 · en 3');
 
     await page.goto(`${stack.urls.inbox}`);
     expect(await page.locator('tbody tr').count()).toBe(6);

@@ -166,7 +166,7 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
     const f = await fixture(20);
     const run = (...args: string[]) => cli({ ...f.vars, TZ: 'Europe/Berlin' }, ...args);
     const dry = await run('send', SLUG, '--list', LIST, '--dry-run');
-    expect(dry.stdout).toMatch(/would reach 20 active subscriber\(s\) \(de: 10, en: 10\)/);
+    expect(dry.stdout).toMatch(/would reach 20 active subscriber\(s\) \(de 10 · en 10\)/);
     // A time in the past is refused, in a dry run too.
     const past = await run('send', SLUG, '--list', LIST, '--dry-run', '--at', '2020-01-01T08:00:00+01:00');
     expect(past.code).toBe(1);
@@ -364,7 +364,7 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
     for (const email of f.emails) expect(sink.received(email)).toBe(1);
   }, 60_000);
 
-  it('refuses a second send of the same issue to the same list unless --again, a missing edition, and lint errors; dry-run only counts', async () => {
+  it('refuses a second send of the same issue to the same list unless --again, and lint errors; dry-run only counts', async () => {
     const f = await fixture(30);
     const dry = await f.service.create({ slug: SLUG, list: LIST, dryRun: true });
     expect(dry).toMatchObject({ id: null, dryRun: true, counts: { de: 15, en: 15 }, total: 15 + 15 });
@@ -391,7 +391,8 @@ describe('send: campaigns through BullMQ with a delivery ledger', () => {
       compiler: { compileForSend: async (slug) => ({ editions: await compile(slug), findings: [{ severity: 'error', rule: 'size', message: 'HTML is 120 KB', file: 'issues/x/de.md', line: 3 }] }) },
     });
     try {
-      await expect(deOnly.create({ slug: SLUG, list: LIST })).rejects.toMatchObject({ code: 'E_CONTENT', message: expect.stringMatching(/no en edition, but 15 active/) });
+      // A missing edition no longer refuses the send: EDITION_FALLBACK decides (send-fallback.test.ts).
+      expect((await deOnly.create({ slug: SLUG, list: LIST, dryRun: true })).plan).toMatchObject({ byEdition: { de: 30 }, fallback: { en: 15 }, total: 30 });
       await expect(linty.create({ slug: SLUG, list: LIST })).rejects.toMatchObject({ code: 'E_LINT', message: expect.stringContaining('issues/x/de.md:3: HTML is 120 KB') });
       // A refused preparation leaves the issue and list free.
       const third = await f.service.create({ slug: SLUG, list: LIST, at: new Date(Date.now() + 3_600_000) });

@@ -13,6 +13,7 @@ import { createSmtpTransport } from '../transport/smtp.ts';
 import type { Transport } from '../transport/types.ts';
 import { startDevRedis, type DevRedis } from './dev-redis.ts';
 import { preflightRedis } from './preflight.ts';
+import { guardRejections } from './rejection-guard.ts';
 
 export interface DevOptions {
   /** Admin app; the public app gets port + 1. */
@@ -114,7 +115,7 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
     stackModules.catch(() => {});
     const redis: DevRedis = await startDevRedis({ redisUrl: env.REDIS_URL, dataDir: join(stateDir, 'redis'), preferredPort: portOf(last?.REDIS_URL) });
     cleanups.push(() => redis.stop());
-    const [{ buildApps, listen }, { startWorker }] = await stackModules;
+    const [{ buildApps, listen }, { startWorker, failCurrentBatch }] = await stackModules;
     // Mails are kept in .depesche/inbox/, so the inbox survives a restart.
     const inbox: DevInbox = await startDevInbox({ port: portOf(last?.SMTP_URL) ?? 0, dir: join(stateDir, 'inbox') });
     cleanups.push(() => inbox.close());
@@ -153,11 +154,15 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
 
     // The worker gets its own pool: closing it on shutdown must not cut off the apps' mail.
     const workerLog = logger.child({ component: 'worker' });
+    // A stray rejection in the worker fails its batch and is logged with the campaign,
+    // instead of ending dev with every app in it.
+    const unguard = guardRejections((fields, message) => workerLog.error(fields, message), failCurrentBatch);
+    cleanups.push(async () => unguard());
     const worker = await startWorker({
       config,
       subscribers: apps.store,
       transport: apps.smtpLatency.instrument(createSmtpTransport(config)),
-      log: (level, message) => workerLog[level](message),
+      log: (level, message, fields) => workerLog[level](fields ?? {}, message),
     });
     // Registered last, so it stops first: in-flight messages finish while Redis is still up.
     cleanups.push(async () => {

@@ -9,6 +9,7 @@ import { RedisSubscriberStore } from '../subscribers/redis-store.ts';
 import { createSmtpTransport } from '../transport/smtp.ts';
 import { createSmtpLatencyRecorder } from '../transport/smtp-latency.ts';
 import { preflightRedis } from './preflight.ts';
+import { guardRejections } from './rejection-guard.ts';
 
 const HEAP_FLAG = '--max-old-space-size';
 const YOUNG_FLAG = '--max-semi-space-size';
@@ -55,13 +56,7 @@ export async function runWorkerProcess(config: Config = loadConfig()): Promise<n
     throw error;
   }
 
-  // A rejection nobody handled must neither end the worker (every message in flight
-  // would turn unclear) nor pass in silence: it fails the batch it arose in, which
-  // BullMQ retries, and is logged with the campaign.
-  process.on('unhandledRejection', (reason) => {
-    const batch = failCurrentBatch(reason);
-    log.error({ err: reason instanceof Error ? reason : String(reason), ...(batch ? { campaign: batch.campaignId, batch: batch.batchNo } : {}) }, batch ? 'unhandled rejection; failing its batch' : 'unhandled rejection outside any batch');
-  });
+  guardRejections((fields, message) => log.error(fields, message), failCurrentBatch);
 
   const keys = keyspace(config.DEPESCHE_PREFIX);
   // Every worker feeds the same SMTP latency histogram in Redis, which /metrics serves.

@@ -9,6 +9,8 @@ import { prepareEdition, type MessageSettings, type PreparedEdition } from './mi
 import { classifyFailure, describeFailure } from './outcome.ts';
 import type { SelfPause } from './self-pause.ts';
 import type { ReturnCounts } from '../inbound/counts.ts';
+import { decideRecipient } from './recipient-decision.ts';
+import type { Lang } from '../core/lang.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers } from './types.ts';
 
 /** Bounds how many messages one worker process has between claim and mark. */
@@ -238,6 +240,7 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
     let busy: string[] = [];
     const stop = () => halt !== undefined || deps.stopping() || signal?.aborted === true;
     const fields = (id: string) => ({ campaign: campaignId, batch: batchNo, subscriber: id });
+    const decide = (reader: SubscriberRow) => decideRecipient(reader, campaign, [...editions.keys()] as Lang[]);
 
     // Every ledger write after a claim goes through here, so a shutdown that cannot wait
     // for Redis any longer can say which answers it could not record.
@@ -265,8 +268,9 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
       let phase: 'before claim' | 'claimed' | 'handed to SMTP' | 'answered' = 'before claim';
       try {
         if (row instanceof Error) throw row;
-        if (!row || row.status !== 'active') {
-          await deps.ledger.skip(campaignId, id, mode);
+        const ahead = decide(row);
+        if (ahead.kind === 'skip') {
+          await deps.ledger.skip(campaignId, id, mode, ahead.reason);
           result.skipped++;
           return;
         }
@@ -293,16 +297,17 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
         }
         phase = 'claimed';
         // Read again after the claim (which may have waited for the rate limit): whoever
-        // unsubscribed or bounced meanwhile gets nothing.
+        // unsubscribed, bounced or left the list meanwhile gets nothing.
         const fresh = await reread(id);
-        if (!fresh || fresh.status !== 'active') {
-          await mark(id, 'skipped');
+        const choice = decide(fresh);
+        if (choice.kind === 'skip') {
+          await mark(id, 'skipped', { note: choice.reason });
           result.skipped++;
           return;
         }
-        const edition = editions.get(fresh.lang);
-        if (!edition) throw new Error(`no ${fresh.lang} edition in this campaign`);
-        const message = edition.build(fresh, run);
+        const edition = editions.get(choice.lang);
+        if (!edition) throw new Error(`no ${choice.lang} edition in this campaign`);
+        const message = edition.build(fresh!, run);
         phase = 'handed to SMTP';
         let failure: unknown;
         let failed = false;

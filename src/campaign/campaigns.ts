@@ -32,11 +32,13 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../config/redis.ts';
 import { DepescheError } from '../errors.ts';
-import { isLang } from '../core/lang.ts';
+import { describePlan, EDITION_FALLBACKS, planEditions, type EditionFallback } from '../core/edition-fallback.ts';
+import { isLang, LANGS, type Lang } from '../core/lang.ts';
 import type { Edition } from '../core/edition.ts';
 import { campaignKeys, sendKeys, type SendKeys } from './keys.ts';
+import { describeSkipped, skippedByReason, type SkipReason } from './recipient-decision.ts';
 import { campaignScripts, type Scripts } from './scripts.ts';
-import { CAMPAIGN_STATES, type BatchJobData, type Campaign, type CampaignState, type CampaignStatus, type DeliveryCounts } from './types.ts';
+import { CAMPAIGN_STATES, type BatchJobData, type Campaign, type CampaignState, type CampaignStatus, type DeliveryCounts, type PlanView } from './types.ts';
 
 /** The counters kept in a campaign's hash next to its state. */
 export interface CampaignCounters extends DeliveryCounts {
@@ -50,7 +52,7 @@ export interface CampaignCounters extends DeliveryCounts {
   epoch: number;
 }
 
-export type StoredCampaign = Campaign & CampaignCounters;
+export type StoredCampaign = Campaign & CampaignCounters & { skippedBy: Partial<Record<SkipReason, number>> };
 
 /** The part of an edition a send needs, frozen into the campaign once. */
 export type FrozenEdition = Pick<Edition, 'slug' | 'lang' | 'subject' | 'preheader' | 'html' | 'text' | 'greeting' | 'title'>;
@@ -91,11 +93,25 @@ export interface Reservation {
   zone?: string;
   rate?: number;
   expected: number;
+  /** Active members by language, for the edition plan `status` shows. */
+  readers?: Record<Lang, number>;
+  /** EDITION_FALLBACK, kept with the campaign so a changed setting never changes a send under way. @defaultValue `other` */
+  fallback?: EditionFallback;
   /** Earlier campaigns of the issue a send to the rest leaves readers of out. */
   restOf?: string[];
 }
 
 const num = (value: string | undefined): number | undefined => (value === undefined || value === '' ? undefined : Number(value));
+
+function parseReaders(json: string | undefined): Record<Lang, number> {
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = json ? (JSON.parse(json) as Record<string, unknown>) : {};
+  } catch {
+    // A campaign from before readers were stored: no plan to show.
+  }
+  return Object.fromEntries(LANGS.map((lang) => [lang, Number(parsed[lang] ?? 0) || 0])) as Record<Lang, number>;
+}
 
 function parseCampaign(hash: Record<string, string>): StoredCampaign | null {
   if (!hash.id) return null;
@@ -109,6 +125,10 @@ function parseCampaign(hash: Record<string, string>): StoredCampaign | null {
     at: Number(hash.at),
     langs: (hash.langs ?? '').split(',').filter(isLang),
     expected: Number(hash.expected ?? 0),
+    readers: parseReaders(hash.readers),
+    // Campaigns from before the policy was stored had an edition for every reader.
+    fallback: EDITION_FALLBACKS.includes(hash.fallback as EditionFallback) ? (hash.fallback as EditionFallback) : 'other',
+    skippedBy: skippedByReason(hash),
     version: Number(hash.ver ?? 1),
     total: Number(hash.total ?? 0),
     sent: Number(hash.sent ?? 0),
@@ -136,6 +156,12 @@ function parseCampaign(hash: Record<string, string>): StoredCampaign | null {
   return campaign;
 }
 
+/** Who gets which edition, for the dry run and `status`; before the editions are frozen, nobody yet. */
+export function planView(langs: readonly Lang[], readers: Partial<Record<Lang, number>>, policy: EditionFallback): PlanView {
+  if (langs.length === 0) return { byEdition: {}, fallback: {}, skipped: {}, total: 0, policy, summary: 'editions not frozen yet' };
+  return { ...planEditions(langs, readers, policy), policy, summary: describePlan(langs, readers, policy) };
+}
+
 /** Derived figures for ops: what is left, how fast it goes, when it ends. */
 export function statusOf(c: StoredCampaign, parked = 0, now = Date.now()): CampaignStatus {
   const total = c.fanoutDone ? c.total : Math.max(c.total, c.expected);
@@ -155,9 +181,12 @@ export function statusOf(c: StoredCampaign, parked = 0, now = Date.now()): Campa
     failed: c.failed,
     bounced: c.bounced,
     skipped: c.skipped,
+    skippedBy: c.skippedBy,
+    skippedText: describeSkipped(c.skipped, c.skippedBy),
     unclear: c.unclear,
     previously: c.previously,
     remaining,
+    plan: planView(c.langs, c.readers, c.fallback),
     rate: Math.round(rate * 10) / 10,
     eta: c.state === 'done' ? 0 : c.state === 'sending' && rate > 0 ? Math.ceil(remaining / rate) : null,
     createdAt: new Date(c.createdAt).toISOString(),
@@ -244,6 +273,8 @@ export class CampaignRepository {
       at: String(r.at),
       zone: r.zone ?? '',
       expected: String(r.expected),
+      readers: JSON.stringify(r.readers ?? {}),
+      fallback: r.fallback ?? 'other',
       rate: String(r.rate ?? ''),
       restOf: (r.restOf ?? []).join(','),
       total: '0',

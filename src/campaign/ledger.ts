@@ -9,7 +9,7 @@ import { campaignScripts, type Scripts } from './scripts.ts';
  *   (none) ─claim─▶ c:<run> ─mark─▶ s sent | b bounced | f failed | u unclear
  *                     │  └─release (4xx, refused connection)─▶ (none), tried again
  *                     └─claim by another run once <run>'s heartbeat ran out─▶ u (worker died)
- *   (none) ─skip─▶ k skipped (not active at send time)
+ *   (none) ─skip─▶ k skipped (inactive, left the list, or no edition in their language: the note says which)
  *   (none) ─fail─▶ f failed (an error before the claim)
  *   (none) ─claim of a send to the rest─▶ p (an earlier campaign reached them)
  *   u ─claim of a resend─▶ c:<run>      s ─late bounce─▶ b
@@ -92,8 +92,11 @@ export interface Ledger {
   mark(campaignId: string, run: string, id: string, outcome: LedgerOutcome, options?: MarkOptions): Promise<MarkResult>;
   /** Gives a claim back after an answer that proves nothing arrived, so a retry sends it. */
   release(campaignId: string, run: string, id: string, options?: MarkOptions): Promise<MarkResult>;
-  /** Not active when their turn came (in a resend: an unclear recipient no longer active). */
-  skip(campaignId: string, id: string, mode: 'send' | 'resend'): Promise<void>;
+  /**
+   * Not to be sent when their turn came (in a resend: an unclear recipient no longer to be
+   * sent); `reason` is kept as the note and counted in the campaign as `skipped:<reason>`.
+   */
+  skip(campaignId: string, id: string, mode: 'send' | 'resend', reason?: string): Promise<void>;
   /** Failed before any claim (an error reading them, say); never sent. */
   fail(campaignId: string, id: string, note: string): Promise<void>;
   /** A later correction of a final entry, e.g. sent → bounced when a bounce comes back days later. False when it was not `from`. */
@@ -155,8 +158,8 @@ export class RedisLedger implements Ledger {
     return this.#move(campaignId, id, `c:${run}`, 'r', options);
   }
 
-  async skip(campaignId: string, id: string, mode: 'send' | 'resend'): Promise<void> {
-    await this.#move(campaignId, id, mode === 'resend' ? 'u' : '', 'k');
+  async skip(campaignId: string, id: string, mode: 'send' | 'resend', reason?: string): Promise<void> {
+    await this.#move(campaignId, id, mode === 'resend' ? 'u' : '', 'k', reason ? { note: reason } : {});
   }
 
   async fail(campaignId: string, id: string, note: string): Promise<void> {

@@ -1,19 +1,16 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { RedisScripts } from '../config/redis-scripts.ts';
 
 /**
- * The one way campaign code runs Redis scripts. Each script is a file in `lua/`, named
- * `<name>-<number of keys>.lua`, or `<name>.lua` when the number of keys varies (the
- * caller passes them all). A line `--- @include "includes/<file>"` pastes that file in,
- * once per script. Every key a script touches arrives in KEYS; scripts never build key
- * names. (The same layout as BullMQ's `src/commands/`.)
- *
- * Registration goes through ioredis' `defineCommand`, which sends EVALSHA and falls back
- * to EVAL when a restarted Redis has forgotten the script.
+ * The campaign's Redis scripts, run through the one script loader (config/redis-scripts.ts).
+ * Each script is a file in `lua/`, named `<name>-<number of keys>.lua`, or `<name>.lua`
+ * when the number of keys varies (the caller passes them all); the number in the name is
+ * checked on every call. Includes live in `lua/includes/`. Every key a script touches
+ * arrives in KEYS; scripts never build key names.
  */
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
-const INCLUDE = /^--- @include "([\w/.-]+)"\s*$/gm;
 
 export type ScriptName =
   | 'create'
@@ -30,34 +27,24 @@ export type ScriptName =
   | 'heartbeat';
 
 interface ScriptFile {
-  lua: string;
+  /** The file name without `.lua`, which is the loader's name for it. */
+  file: string;
   /** Undefined for scripts that take any number of keys. */
   numberOfKeys: number | undefined;
-  command: string;
 }
 
-let files: Map<ScriptName, ScriptFile> | undefined;
+let loaded: { files: Map<string, ScriptFile>; scripts: RedisScripts<string> } | undefined;
 
-function expand(lua: string, seen: Set<string>): string {
-  return lua.replace(INCLUDE, (_line, name: string) => {
-    if (seen.has(name)) return '';
-    seen.add(name);
-    return expand(readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8'), seen);
-  });
-}
-
-function load(): Map<ScriptName, ScriptFile> {
-  if (files) return files;
-  files = new Map();
-  for (const file of readdirSync(LUA_DIR)) {
-    const match = /^([a-z-]+?)(?:-(\d+))?\.lua$/.exec(file);
+function load(): NonNullable<typeof loaded> {
+  if (loaded) return loaded;
+  const files = new Map<string, ScriptFile>();
+  for (const entry of readdirSync(LUA_DIR)) {
+    const match = /^([a-z-]+?)(?:-(\d+))?\.lua$/.exec(entry);
     if (!match) continue;
-    const [, name, keys] = match as unknown as [string, ScriptName, string | undefined];
-    const lua = expand(readFileSync(new URL(file, LUA_DIR), 'utf8'), new Set());
-    const command = `depesche_${name.replace(/-/g, '_')}`;
-    files.set(name, { lua, numberOfKeys: keys === undefined ? undefined : Number(keys), command });
+    files.set(match[1]!, { file: entry.slice(0, -'.lua'.length), numberOfKeys: match[2] === undefined ? undefined : Number(match[2]) });
   }
-  return files;
+  loaded = { files, scripts: new RedisScripts(LUA_DIR, [...files.values()].map((f) => f.file), 'campaign') };
+  return loaded;
 }
 
 export interface Scripts {
@@ -65,25 +52,17 @@ export interface Scripts {
   run<T = unknown>(name: ScriptName, keys: string[], args: (string | number)[]): Promise<T>;
 }
 
-const registered = new WeakSet<Redis>();
-
-/** Defines every campaign script on a connection (once per connection) and returns the runner. */
+/** The runner of every campaign script on one connection (each defined there on first use). */
 export function campaignScripts(redis: Redis): Scripts {
-  const scripts = load();
-  if (!registered.has(redis)) {
-    for (const { lua, numberOfKeys, command } of scripts.values()) {
-      redis.defineCommand(command, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
-    }
-    registered.add(redis);
-  }
-  const commands = redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+  const { files, scripts } = load();
   return {
     run<T>(name: ScriptName, keys: string[], args: (string | number)[]): Promise<T> {
-      const script = scripts.get(name);
+      const script = files.get(name);
       if (!script) throw new Error(`no Redis script ${name}.lua`);
-      if (script.numberOfKeys === undefined) return commands[script.command]!(keys.length, ...keys, ...args) as Promise<T>;
-      if (keys.length !== script.numberOfKeys) throw new Error(`${name}.lua takes ${script.numberOfKeys} keys, got ${keys.length}`);
-      return commands[script.command]!(...keys, ...args) as Promise<T>;
+      if (script.numberOfKeys !== undefined && keys.length !== script.numberOfKeys) {
+        throw new Error(`${script.file}.lua takes ${script.numberOfKeys} keys, got ${keys.length}`);
+      }
+      return scripts.run(redis, script.file, keys, args) as Promise<T>;
     },
   };
 }

@@ -5,13 +5,14 @@ import { createRedis, keyspace, type Keyspace } from '../config/redis.ts';
 import type { Config } from '../config/schema.ts';
 import { DepescheError } from '../errors.ts';
 import { LANGS, type Lang } from '../core/lang.ts';
+import { planEditions } from '../core/edition-fallback.ts';
 import type { Edition } from '../core/edition.ts';
-import { CampaignRepository, freeze, newCampaignId, type SendMode } from './campaigns.ts';
+import { CampaignRepository, freeze, newCampaignId, planView, type SendMode } from './campaigns.ts';
 import { RedisLedger } from './ledger.ts';
 import { workersSeen } from './liveness.ts';
 import { BATCH_QUEUE, batchJobId, batchJobOptions, FANOUT_QUEUE, fanoutJobId, fanoutJobOptions } from './queues.ts';
 import { describeSendTime, parseSendTime } from './send-time.ts';
-import type { BatchJobData, Campaign, CampaignStatus, CampaignSubscribers, FanoutJobData } from './types.ts';
+import type { BatchJobData, Campaign, CampaignStatus, CampaignSubscribers, FanoutJobData, PlanView } from './types.ts';
 
 /** A lint finding as the campaign code reads it. */
 export interface SendFinding {
@@ -67,7 +68,10 @@ export interface CreateCampaignResult {
   when: string;
   /** Active members by language, who the send is for. */
   counts: Record<Lang, number>;
+  /** All active members; `plan.total` of them get a mail. */
   total: number;
+  /** Who gets which edition under EDITION_FALLBACK, e.g. `de 120 · en 80 (get de)`. */
+  plan: PlanView;
   /** A send to the rest: how many active members an earlier campaign reached, and who is left. */
   rest?: { reached: number; remaining: number; earlier: string[] };
   langs: Lang[];
@@ -170,14 +174,15 @@ export class CampaignService {
     if (options.dryRun) {
       const editions = await this.#compileChecked(slug, list, counts, warnings);
       const rest = options.rest ? { ...(await this.#restCounts(list, earlier, total)), earlier } : undefined;
-      return { id: null, dryRun: true, state: 'dry-run', ...base, ...(rest ? { rest } : {}), langs: editions.map((e) => e.lang), warnings };
+      const langs = editions.map((e) => e.lang);
+      return { id: null, dryRun: true, state: 'dry-run', ...base, plan: this.#plan(langs, counts), ...(rest ? { rest } : {}), langs, warnings };
     }
 
     const now = Date.now();
     const id = newCampaignId();
     const mode: SendMode = options.rest ? 'rest' : options.again ? 'again' : 'new';
     await this.campaigns.reserve({
-      id, slug, list, mode, createdAt: now, at: time.at, expected: total,
+      id, slug, list, mode, createdAt: now, at: time.at, expected: total, readers: counts, fallback: this.config.EDITION_FALLBACK,
       ...(time.zone ? { zone: time.zone } : {}),
       ...(options.rate ? { rate: options.rate } : {}),
       ...(options.rest ? { restOf: earlier } : {}),
@@ -192,11 +197,16 @@ export class CampaignService {
     }
     // Starts as scheduled either way: the fan-out switches to sending and starts the clock.
     await this.fanoutQueue.add('fanout', { campaignId: id }, { ...fanoutJobOptions, jobId: fanoutJobId(id), delay: Math.max(0, time.at - Date.now()) });
-    return { id, dryRun: false, state: 'scheduled', ...base, langs: editions.map((e) => e.lang), warnings };
+    const langs = editions.map((e) => e.lang);
+    return { id, dryRun: false, state: 'scheduled', ...base, plan: this.#plan(langs, counts), langs, warnings };
   }
 
-  /** Compiles once, lints those editions, and checks that every reader's language has one. */
-  async #compileChecked(slug: string, list: string, counts: Record<Lang, number>, warnings: string[]): Promise<Edition[]> {
+  #plan(langs: Lang[], counts: Record<Lang, number>): PlanView {
+    return planView(langs, counts, this.config.EDITION_FALLBACK);
+  }
+
+  /** Compiles once, lints those editions, and says who gets nothing because their language has none. */
+  async #compileChecked(slug: string, list: string, counts: Record<Lang, number>, warnings: string[], policy = this.config.EDITION_FALLBACK): Promise<Edition[]> {
     const compiler = await this.#compilerFor();
     const { editions, findings } = await compiler.compileForSend(slug);
     const errors = findings.filter((f) => f.severity === 'error');
@@ -207,13 +217,12 @@ export class CampaignService {
       });
     }
     warnings.unshift(...findings.filter((f) => f.severity !== 'error').map((f) => f.message));
-    const langs = editions.map((e) => e.lang);
+    // Readers of a language without an edition get what EDITION_FALLBACK says (the batch
+    // decides per reader with the same editionFor); only getting nothing is worth a warning.
+    const { skipped } = planEditions(editions.map((e) => e.lang), counts, policy);
     for (const lang of LANGS) {
-      if (counts[lang] > 0 && !langs.includes(lang)) {
-        throw new DepescheError('E_CONTENT', `Issue ${slug} has no ${lang} edition, but ${counts[lang]} active subscriber(s) of ${list} read ${lang}.`, {
-          hint: `Write issues/${slug}/${lang}.md, or move those subscribers to another language.`,
-        });
-      }
+      const n = skipped[lang];
+      if (n) warnings.push(`Issue ${slug} has no ${lang} edition: ${n} ${lang} reader(s) of ${list} get nothing (EDITION_FALLBACK=skip), counted as skipped.`);
     }
     return editions;
   }
@@ -312,7 +321,7 @@ export class CampaignService {
     const before = new Map((await this.campaigns.editions(id)).map((e) => [e.lang, e.subject]));
     const warnings: string[] = [];
     const counts = await this.#subscribers.countActiveByLang(campaign.list);
-    const editions = await this.#compileChecked(campaign.slug, campaign.list, counts, warnings);
+    const editions = await this.#compileChecked(campaign.slug, campaign.list, counts, warnings, campaign.fallback);
     const version = await this.campaigns.updateEditions(id, editions.map(freeze));
     return {
       status: await this.status(id),

@@ -1,4 +1,6 @@
+import type { EditionFallback, EditionPlan } from '../core/edition-fallback.ts';
 import type { Lang } from '../core/lang.ts';
+import type { SkipReason } from './recipient-decision.ts';
 import type { ListPage, Subscriber, SubscriberStatus } from '../subscribers/types.ts';
 
 /**
@@ -7,9 +9,12 @@ import type { ListPage, Subscriber, SubscriberStatus } from '../subscribers/type
  * contract is `Transport` in transport/types.ts, shared with proofs and system mails.)
  */
 
+/** A subscriber as a send reads them: with the lists they are on now. */
+export type CampaignReader = Subscriber & { lists: string[] };
+
 /** The part of the subscriber store a send reads and writes. */
 export interface CampaignSubscribers {
-  getMany(ids: string[]): Promise<(Subscriber | null)[]>;
+  getMany(ids: string[]): Promise<(CampaignReader | null)[]>;
   listExists(list: string): Promise<boolean>;
   page(list: string, cursor: string | null, limit: number): Promise<ListPage>;
   countActiveByLang(list: string): Promise<Record<Lang, number>>;
@@ -47,8 +52,12 @@ export interface Campaign {
   /** Messages per second for this campaign; the global SEND_RATE caps it as well. */
   rate?: number;
   langs: Lang[];
-  /** Active members by language when it was created; the total until the fan-out has walked the list. */
+  /** Active members when it was created; the total until the fan-out has walked the list. */
   expected: number;
+  /** Active members by language when it was created, for the edition plan. */
+  readers: Record<Lang, number>;
+  /** EDITION_FALLBACK when it was created: what readers of a language without an edition get. */
+  fallback: EditionFallback;
   /** A send to the rest: the earlier campaigns of the issue whose readers it leaves out. */
   restOf?: string[];
   /** Version of the frozen editions; `update` bumps it. */
@@ -84,11 +93,24 @@ export interface BatchResult extends DeliveryCounts {
   halted?: 'cancelled' | 'parked' | 'missing';
 }
 
+/** Who gets which edition, as planned from the active members at creation; `summary` is the one-line form. */
+export interface PlanView extends EditionPlan {
+  /** EDITION_FALLBACK the campaign was created with. */
+  policy: EditionFallback;
+  /** E.g. `de 120 · en 80 (get de)`. */
+  summary: string;
+}
+
 export interface CampaignStatus extends DeliveryCounts {
   id: string;
   slug: string;
   list: string;
   state: CampaignState;
+  /** `skipped` by reason, zeros left out. */
+  skippedBy: Partial<Record<SkipReason, number>>;
+  /** `skipped` in words, e.g. `skipped 80 (no edition in their language 80)`. */
+  skippedText: string;
+  plan: PlanView;
   reason?: string;
   total: number;
   /** Readers left out of a send to the rest because an earlier campaign reached them. */

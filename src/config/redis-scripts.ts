@@ -5,8 +5,10 @@ import { DepescheError } from '../errors.ts';
 /**
  * Redis scripts as files: each operation is one `<name>.lua` next to the module that owns
  * it, and every call passes each key it touches in KEYS, so nothing builds a key name inside
- * Lua and Redis Cluster sees every key a script uses. A line `-- @include <name>` is replaced
- * by `includes/<name>.lua` from the same folder, for helpers several scripts share.
+ * Lua and Redis Cluster sees every key a script uses. A line `-- @include <name>` (or
+ * `--- @include "includes/<name>"`, as the campaign scripts write it) is replaced by
+ * `includes/<name>.lua` from the same folder, once per script, for helpers several scripts
+ * share. This is the one script loader: campaign/scripts.ts runs the campaign's through it.
  *
  * Scripts go to Redis with EVALSHA; after a restart emptied the script cache, ioredis
  * falls back to EVAL on its own.
@@ -81,11 +83,13 @@ function read(file: URL, what: string): string {
   }
 }
 
+const INCLUDE = /^---?\s*@include\s+"?(?:includes\/)?([\w-]+)"?\s*$/gm;
+
 /** The text of `<folder>/<name>.lua` with its includes expanded (each at most once). */
 export function loadScript(folder: URL, name: string): string {
   const included = new Set<string>();
   const expand = (text: string): string =>
-    text.replace(/^--\s*@include\s+([\w-]+)\s*$/gm, (_line, include: string) => {
+    text.replace(INCLUDE, (_line, include: string) => {
       if (included.has(include)) return '';
       included.add(include);
       return expand(read(new URL(`includes/${include}.lua`, folder), `include ${include}`));

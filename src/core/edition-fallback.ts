@@ -62,3 +62,18 @@ export function planEditions(available: readonly Lang[], readers: Partial<Record
   }
   return plan;
 }
+
+/**
+ * The plan in one line, per reader language: `de 120 · en 80 (get de)`, or with `skip`
+ * `de 120 · en 80 (skipped: no edition in their language)`.
+ */
+export function describePlan(available: readonly Lang[], readers: Partial<Record<Lang, number>>, fallback: EditionFallback): string {
+  const parts: string[] = [];
+  for (const lang of LANGS) {
+    const count = readers[lang] ?? 0;
+    if (count === 0) continue;
+    const choice = editionFor(available, lang, fallback);
+    parts.push(choice.kind === 'own' ? `${lang} ${count}` : choice.kind === 'fallback' ? `${lang} ${count} (get ${choice.lang})` : `${lang} ${count} (skipped: no edition in their language)`);
+  }
+  return parts.length > 0 ? parts.join(' · ') : 'nobody';
+}

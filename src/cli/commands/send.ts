@@ -4,7 +4,6 @@ import { preflightRedis } from '../../app/preflight.ts';
 import { createRedis, keyspace, loadConfig, type Config } from '../../config/index.ts';
 import { safeRedisUrl } from '../../config/preflight.ts';
 import { DepescheError } from '../../errors.ts';
-import { LANGS } from '../../core/lang.ts';
 import { RedisSubscriberStore } from '../../subscribers/redis-store.ts';
 
 const warn = (message: string): void => void process.stderr.write(`warning: ${message}\n`);
@@ -66,16 +65,16 @@ export function send(slug: string, options: SendOptions): Promise<void> {
     for (const warning of result.warnings) warn(warning);
     const scheduled = Date.parse(result.at) > Date.now() + 1000;
     if (result.dryRun) {
-      const perLang = LANGS.map((lang) => `${lang}: ${result.counts[lang]}`).join(', ');
       const rest = result.rest
         ? `; ${result.rest.reached} of them already reached by ${result.rest.earlier.join(', ')}, so --rest would send to ${result.rest.remaining}`
         : '';
       const when = scheduled ? ` at ${result.when}` : '';
-      process.stdout.write(`dry run: ${slug} to ${options.list}${when} would reach ${result.total} active subscriber(s) (${perLang})${rest}; nothing was sent.\n`);
+      const reach = result.plan.total === result.total ? `${result.total}` : `${result.plan.total} of ${result.total}`;
+      process.stdout.write(`dry run: ${slug} to ${options.list}${when} would reach ${reach} active subscriber(s) (${result.plan.summary})${rest}; nothing was sent.\n`);
       return;
     }
     const when = scheduled ? `scheduled for ${result.when}` : 'queued now';
-    process.stderr.write(`${slug} to ${options.list}: ${result.total} active subscriber(s), ${when}. Follow it with \`depesche status ${result.id} --follow\`.\n`);
+    process.stderr.write(`${slug} to ${options.list}: ${result.total} active subscriber(s) (${result.plan.summary}), ${when}. Follow it with \`depesche status ${result.id} --follow\`.\n`);
     process.stdout.write(`${result.id}\n`);
   });
 }

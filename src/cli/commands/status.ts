@@ -13,12 +13,12 @@ function duration(seconds: number | null): string {
 /** One line per campaign: state, counts, rate, ETA, when it starts, why it stopped, and what ops should know. */
 export function formatStatusLine(s: CampaignStatus): string {
   const previously = s.previously > 0 ? ` · reached before ${s.previously}` : '';
-  const counts = `total ${s.total}${s.fannedOut ? '' : '+'} · sent ${s.sent} · failed ${s.failed} · bounced ${s.bounced} · skipped ${s.skipped} · unclear ${s.unclear}${previously} · remaining ${s.remaining}`;
+  const counts = `total ${s.total}${s.fannedOut ? '' : '+'} · sent ${s.sent} · failed ${s.failed} · bounced ${s.bounced} · ${s.skippedText} · unclear ${s.unclear}${previously} · remaining ${s.remaining}`;
   const reason = s.reason && s.state !== 'sending' ? ` — ${s.reason}` : '';
   const when = s.state === 'scheduled' || (s.state === 'paused' && !s.startedAt) ? ` for ${describeSendTime(Date.parse(s.at), s.zone)}` : '';
   const parked = s.parked > 0 ? ` · ${s.parked} batch(es) parked` : '';
   const warning = s.warning ? `\n  warning: ${s.warning}` : '';
-  return `${s.id}  ${s.slug} → ${s.list}  ${s.state}${when}${reason}\n  ${counts} · ${s.rate} msgs/s · ETA ${duration(s.eta)}${parked}${warning}`;
+  return `${s.id}  ${s.slug} → ${s.list}  ${s.state}${when}${reason}\n  editions: ${s.plan.summary}\n  ${counts} · ${s.rate} msgs/s · ETA ${duration(s.eta)}${parked}${warning}`;
 }
 
 const finished = (s: CampaignStatus) => s.state === 'done' || s.state === 'cancelled';

@@ -24,9 +24,12 @@ async function api(method, path, body) {
   if (!res.ok) throw new Error((data.error && (data.error.message + (data.error.hint ? ' — ' + data.error.hint : ''))) || res.statusText);
   return data;
 }
+// The API words the plan and the skips (plan.summary, skippedText); the page only shows them.
 function counts(c) {
   const n = c.counts || c;
-  return ['total','sent','failed','bounced','skipped','unclear','remaining'].filter((k) => typeof n[k] === 'number').map((k) => k + ' ' + n[k]).join(' · ');
+  const line = ['total','sent','failed','bounced','skipped','unclear','remaining'].filter((k) => typeof n[k] === 'number')
+    .map((k) => k === 'skipped' && c.skippedText ? c.skippedText : k + ' ' + n[k]).join(' · ');
+  return (c.plan ? 'editions: ' + c.plan.summary + ' — ' : '') + line;
 }
 // What each state allows; the API refuses the rest anyway.
 const actions = { scheduled: ['pause', 'update', 'cancel'], sending: ['pause', 'cancel'], paused: ['resume', 'update', 'cancel'] };
@@ -82,7 +85,7 @@ $('#send').addEventListener('submit', async (ev) => {
   $('#send').setAttribute('aria-busy', 'true');
   try {
     const result = await api('POST', '/api/campaigns', body);
-    $('#result').textContent = JSON.stringify(result, null, 2);
+    $('#result').textContent = (result.plan ? 'editions: ' + result.plan.summary + '\\n' : '') + JSON.stringify(result, null, 2);
     $('#error').textContent = '';
   } catch (e) { $('#error').textContent = e.message; }
   finally {
