@@ -90,6 +90,26 @@ describe('SMTP answers during a send', () => {
     }
   }, 90_000);
 
+  it('full mailboxes at send time count toward SOFT_BOUNCE_LIMIT: the second bounces the reader, and the ledger says so', async () => {
+    const f = await makeFixture(host, 2, { SOFT_BOUNCE_LIMIT: '2' });
+    const full = f.emails[0]!;
+    sink.setFault(({ rcpt }) => (rcpt === full ? { code: 552, message: '5.2.2 <reader@example.net>: Mailbox full, over quota' } : undefined));
+    try {
+      await f.worker();
+      const first = (await f.service.create({ slug: SLUG, list: LIST })).id!;
+      expect(await waitDone(f, first, 60_000)).toMatchObject({ sent: 1, failed: 1, bounced: 0 });
+      expect((await f.store.get(f.ids[0]!))!.status).toBe('active');
+      const second = (await f.service.create({ slug: SLUG, list: LIST, again: true })).id!;
+      await waitDone(f, second, 60_000);
+      await waitUntil('reader bounced', async () => (await f.store.get(f.ids[0]!))!.status === 'bounced', 10_000);
+      expect(await f.service.status(second)).toMatchObject({ sent: 1, failed: 0, bounced: 1 });
+      expect((await f.store.consentLog(f.ids[0]!)).at(-1)).toMatchObject({ event: 'bounced', via: 'send' });
+      expect((await f.store.get(f.ids[1]!))!.status).toBe('active');
+    } finally {
+      sink.setFault(undefined);
+    }
+  }, 90_000);
+
   it('554 5.7.1 to every recipient: nobody bounced, the campaign pauses with a reason that says what it means, and waits for ops', async () => {
     const f = await makeFixture(host, 30, { PAUSE_AFTER_POLICY_REJECTIONS: '5', AUTO_RESUME_DELAY_MS: '1000', SMTP_POOL_SIZE: '1', WORKER_CONCURRENCY: '1' });
     const ours = new Set(f.emails);

@@ -14,7 +14,7 @@ import type { MessageIdResolver, ReturnSink } from '../inbound/types.ts';
 import type { Logger } from '../log.ts';
 import { createRedis, keyspace } from '../config/redis.ts';
 import { preflightRedis } from './preflight.ts';
-import { returnPathOver } from './return-sink.ts';
+import { returnPathOver } from '../inbound/redis-sink.ts';
 
 export interface InboundRun {
   smtp?: InboundSmtp;

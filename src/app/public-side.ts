@@ -20,7 +20,7 @@ import { Subscriptions, type SubscriptionSettings } from '../subscribers/subscri
 import { UnsubscribeSpool } from '../subscribers/unsubscribe-spool.ts';
 import type { Transport } from '../transport/types.ts';
 import { campaignArchive } from './archive-source.ts';
-import { returnPathOver } from './return-sink.ts';
+import { returnPathOver } from '../inbound/redis-sink.ts';
 import { inboundWebhooks, webhookOptionsFromConfig } from '../inbound/webhooks/plugin.ts';
 import { RedisSeenTokens } from '../inbound/webhooks/seen-tokens.ts';
 import { ReturnAddresses, returnAddressSettings } from '../inbound/return-addresses.ts';

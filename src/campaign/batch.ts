@@ -6,9 +6,10 @@ import type { CampaignRepository, FrozenEdition, StoredCampaign } from './campai
 import { UNCLEAR_CAUSES, type Ledger, type MarkResult } from './ledger.ts';
 import type { WorkerLiveness } from './liveness.ts';
 import { prepareEdition, type MessageSettings, type PreparedEdition } from './mime.ts';
-import { classifyFailure, describeFailure } from './outcome.ts';
+import { classifyFailure, describeFailure, softBounceAtSend } from './outcome.ts';
 import type { SelfPause } from './self-pause.ts';
 import type { ReturnCounts } from '../inbound/counts.ts';
+import type { ReturnSink } from '../inbound/types.ts';
 import { decideRecipient } from './recipient-decision.ts';
 import type { Lang } from '../core/lang.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers } from './types.ts';
@@ -68,6 +69,8 @@ export interface BatchDeps {
   selfPause?: Pick<SelfPause, 'outage' | 'afterPolicyRejection'>;
   /** Totals of bounces and rejections for /metrics (inbound/counts.ts). */
   returns?: Pick<ReturnCounts, 'add'>;
+  /** Where a soft bounce goes to be counted per reader (the return path's sink): enough of them bounce the reader. */
+  softBounces?: Pick<ReturnSink, 'bounce'>;
   /** True once the worker is shutting down: finish what is in flight, claim nothing more. */
   stopping(): boolean;
   log: CampaignLog;
@@ -340,8 +343,14 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
           // Refused for good, but not because the mailbox is gone: the reader stays active.
           const marked = await mark(id, 'failed', { note: reason, streak: kind === 'policy' ? 'policy' : 'reset' });
           result.failed++;
-          deps.returns?.add(kind === 'policy' ? 'rejection' : 'soft-bounce', 'send').catch(() => {});
-          if (kind === 'policy') await deps.selfPause?.afterPolicyRejection(campaignId, marked.streak, reason);
+          if (kind === 'policy') {
+            deps.returns?.add('rejection', 'send').catch(() => {});
+            await deps.selfPause?.afterPolicyRejection(campaignId, marked.streak, reason);
+          } else {
+            await deps.softBounces?.bounce(softBounceAtSend(campaignId, id, run, reason)).catch((error: unknown) =>
+              deps.log('warn', 'could not count a soft bounce', { ...fields(id), err: describeFailure(error) }),
+            );
+          }
         } else if (kind === 'unknown') {
           await mark(id, 'unclear', { note: UNCLEAR_CAUSES.dropped });
           result.unclear++;

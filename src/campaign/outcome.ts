@@ -1,3 +1,4 @@
+import type { BounceEvent } from '../inbound/types.ts';
 import { classifySendError, type AnswerClass } from '../transport/smtp-answers.ts';
 
 /**
@@ -50,4 +51,22 @@ export function classifyFailure(error: unknown): SendFailure {
 export function describeFailure(error: unknown): string {
   const e = error as { response?: string; message?: string } | undefined;
   return String(e?.response ?? e?.message ?? error).replace(/[\r\n]+/g, ' ').slice(0, 300);
+}
+
+/**
+ * A soft bounce answered during the send, as the return path's event, so it counts toward
+ * SOFT_BOUNCE_LIMIT within SOFT_BOUNCE_DAYS like one reported later. Keyed by the run, so a
+ * recorded answer is counted once.
+ */
+export function softBounceAtSend(campaignId: string, subscriberId: string, run: string, reason: string): BounceEvent {
+  return {
+    kind: 'bounce',
+    severity: 'soft',
+    key: `send:${campaignId}:${subscriberId}:${run}`,
+    source: 'send',
+    at: new Date().toISOString(),
+    reader: { campaignId, subscriberId, by: 'metadata' },
+    reason,
+    rule: 'smtp-answer',
+  };
 }

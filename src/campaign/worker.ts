@@ -15,6 +15,7 @@ import { BATCH_QUEUE, batchJobOptions, FANOUT_QUEUE } from './queues.ts';
 import { CONTROL_QUEUE, createAutoResumeProcessor, SelfPause, type AutoResumeJob } from './self-pause.ts';
 import { CampaignService } from './service.ts';
 import { ReturnCounts } from '../inbound/counts.ts';
+import { returnPathOver } from '../inbound/redis-sink.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers, FanoutJobData } from './types.ts';
 
 export interface WorkerDeps {
@@ -132,6 +133,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     pauseAfter: config.PAUSE_AFTER_CONNECTION_FAILURES,
     selfPause,
     returns: new ReturnCounts(redis, keys),
+    softBounces: returnPathOver(redis, keys, config).sink,
     stopping: () => stopping,
     log,
     pendingMarks,

@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Ledger } from '../campaign/ledger.ts';
-import { messageIdClaims } from '../campaign/message-id.ts';
 import { CampaignRepository } from '../campaign/campaigns.ts';
-import { RedisLedger } from '../campaign/ledger.ts';
-import type { Config } from '../config/schema.ts';
+import { RedisLedger, type Ledger } from '../campaign/ledger.ts';
+import { messageIdClaims } from '../campaign/message-id.ts';
 import type { Keyspace } from '../config/redis.ts';
-import { ReturnCounts } from '../inbound/counts.ts';
-import { RedisSubscriberStore } from '../subscribers/redis-store.ts';
-import type { ReturnKind } from '../inbound/counts.ts';
-import { softBounceVerdict, type SoftBounceRule } from '../inbound/soft-bounces.ts';
-import type { BounceEvent, ComplaintEvent, MessageIdResolver, ReaderRef, RejectionEvent, ReturnSink, ReturnSource, SinkOutcome, UnsubscribeEvent } from '../inbound/types.ts';
-import type { SubscriberRecord } from '../subscribers/redis-store.ts';
+import type { Config } from '../config/schema.ts';
+import { RedisSubscriberStore, type SubscriberRecord } from '../subscribers/redis-store.ts';
+import { ReturnCounts, type ReturnKind } from './counts.ts';
+import { softBounceVerdict, type SoftBounceRule } from './soft-bounces.ts';
+import type { BounceEvent, ComplaintEvent, MessageIdResolver, ReaderRef, RejectionEvent, ReturnSink, ReturnSource, SinkOutcome, UnsubscribeEvent } from './types.ts';
 
 /**
  * The return path's sink over the real stores: what a bounce, complaint, rejection or mailto
@@ -41,7 +38,7 @@ export interface RedisReturnSinkDeps {
 /** How long an event key is remembered: longer than any sender retries a report. */
 const SEEN_TTL_S = 30 * 86_400;
 
-/** How the subscriber's log names the way a report came: `mail` for SMTP and IMAP, else the provider. */
+/** How the subscriber's log names the way a report came: `mail` for SMTP and IMAP, `send` for the answer during the send, else the provider. */
 function viaOf(source: ReturnSource): string {
   return source === 'smtp' || source === 'imap' ? 'mail' : source;
 }
