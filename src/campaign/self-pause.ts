@@ -72,7 +72,8 @@ export class SelfPause {
     const used = Number((await redis.hget(meta, AUTO_RESUMES)) ?? 0);
     const what = `Paused after ${settings.connectionFailures} connection failures in a row; last: ${last}.`;
     if (used >= settings.resumeAttempts) {
-      const reason = `${what} It resumed by itself ${used} times (AUTO_RESUME_ATTEMPTS); fix the SMTP side, then run \`depesche resume ${campaignId}\`.`;
+      const tried = settings.resumeAttempts === 0 ? 'AUTO_RESUME_ATTEMPTS is 0' : `It resumed by itself ${used} times (AUTO_RESUME_ATTEMPTS)`;
+      const reason = `${what} ${tried}; fix the SMTP side, then run \`depesche resume ${campaignId}\`.`;
       const paused = await campaigns.autoPause(campaignId, reason);
       if (paused) log('warn', 'campaign paused itself after repeated SMTP connection failures; no automatic resumes left', { campaign: campaignId, last });
       return paused;
@@ -81,15 +82,21 @@ export class SelfPause {
     const reason = `${what} Resumes by itself in ${Math.round(delay / 1000)} s (automatic resume ${used + 1} of ${settings.resumeAttempts}).`;
     const paused = await campaigns.autoPause(campaignId, reason);
     if (!paused) return false;
-    await redis.hincrby(meta, AUTO_RESUMES, 1);
-    await control.add('auto-resume', { campaignId, reason, attempt: used + 1 }, {
-      delay,
-      jobId: `${campaignId}-auto-resume-${used + 1}`,
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 24 * 3600 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    try {
+      await redis.hincrby(meta, AUTO_RESUMES, 1);
+      await control.add('auto-resume', { campaignId, reason, attempt: used + 1 }, {
+        delay,
+        jobId: `${campaignId}-auto-resume-${used + 1}`,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: 24 * 3600 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      });
+    } catch (error) {
+      // The pause holds either way; only the automatic way out is missing.
+      log('error', 'campaign paused after an outage, but its automatic resume could not be scheduled; resume it by hand', { campaign: campaignId, err: describeFailure(error) });
+      return true;
+    }
     log('warn', 'campaign paused itself after repeated SMTP connection failures; it resumes by itself', { campaign: campaignId, last, inMs: delay, attempt: used + 1 });
     return true;
   }
