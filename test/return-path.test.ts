@@ -194,4 +194,22 @@ describe('what comes back, over SMTP, into Redis', () => {
     await waitUntil('kept', async () => (await readdir(join(dir, f.prefix)).catch(() => [])).length > 0, 10_000);
     expect((await f.store.get(f.ids[0]!))?.status).toBe('active');
   }, 60_000);
+
+  it('while Redis is down a report gets 451 and nothing changes; the retry after Redis is back is applied', async () => {
+    const f = await makeFixture(host, 1, { RETURN_PATH_DOMAIN });
+    const run = await inbound(f);
+    const { id, mailTo } = await sent(f, 1);
+    const mail = mailTo(0);
+    const report = simulatedReport({ kind: 'bounce', returnPath: mail.from, recipient: f.emails[0]!, original: mail.raw });
+    await redis.kill();
+    try {
+      await expect(deliver(run, { from: '', to: mail.from }, report)).rejects.toMatchObject({ responseCode: 451 });
+    } finally {
+      await redis.restart();
+    }
+    expect((await f.store.get(f.ids[0]!))!.status).toBe('active');
+    await deliver(run, { from: '', to: mail.from }, report);
+    await waitUntil('reader bounced', async () => (await f.store.get(f.ids[0]!))!.status === 'bounced', 10_000);
+    expect(await f.service.status(id)).toMatchObject({ sent: 0, bounced: 1 });
+  }, 90_000);
 });
