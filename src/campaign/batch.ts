@@ -294,7 +294,10 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
             halt ??= claim.state;
             return;
           } else {
-            if (claim.state === 'u') result.unclear++;
+            if (claim.state === 'u') {
+              result.unclear++;
+              deps.log('warn', 'recipient unclear: an earlier run claimed it and recorded no answer; not sent again', fields(id));
+            }
             return;
           }
         }
