@@ -43,13 +43,13 @@ describe('admin UI in a browser: send from the campaigns page, read it in the in
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(String(error)));
 
-    await page.goto(`${stack.urls.admin}/campaigns`);
-    await expect.poll(() => page.locator('#lists tr').first().textContent()).toContain('sample');
-    expect(await page.locator('#lists tr').first().textContent()).toContain('DE 3 · EN 3');
+    await page.goto(`${stack.urls.admin}/campaigns/new?lang=en`, { timeout: 60_000 });
+    expect(await page.locator('select[name=list] option:checked').textContent()).toBe('sample (6 active: DE 3 · EN 3)');
     await page.selectOption('select[name=slug]', { index: 0 });
-    await page.click('button[name=send]');
-    await expect.poll(() => page.locator('#rows tr').first().textContent(), { timeout: 45_000 }).toMatch(/done.*sent 6/);
-    expect(await page.locator('#rows tr').first().textContent()).toContain('editions: de 3 · en 3');
+    await page.click('button[name=check]');
+    await Promise.all([page.waitForURL(/\/campaigns\/(?!new)[^/]+$/), page.click('button[name=send]')]);
+    await expect.poll(() => page.locator('#live .legend').textContent(), { timeout: 45_000 }).toContain('sent 6');
+    expect(await page.locator('#live [data-fact=plan]').textContent()).toBe('de 3 · en 3');
 
     await page.goto(`${stack.urls.inbox}`);
     expect(await page.locator('tbody tr').count()).toBe(6);

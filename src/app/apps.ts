@@ -15,6 +15,7 @@ import type { Transport } from '../transport/types.ts';
 import { loadTranslator, type Translator } from '../i18n/index.ts';
 import { previewPlugin } from '../server/preview/plugin.ts';
 import { buildAdminApp } from '../server/admin/app.ts';
+import { adminNav } from '../server/admin/layout.ts';
 import { RedisAdminSessions } from '../server/admin/sessions.ts';
 import { buildPublicSide, type PublicSide } from './public-side.ts';
 import { createMetrics } from '../server/admin/metrics.ts';
@@ -94,7 +95,14 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     ...(config.ADMIN_TOKEN ? { sessions: new RedisAdminSessions(redis, keys, config.ADMIN_TOKEN) } : {}),
     metrics,
     ...(options.inbox ? { inbox: options.inbox } : {}),
-    issues: async () => (await compiler.listIssues()).map((i) => ({ slug: i.slug, title: i.title })),
+    // With their lint errors: the send form offers only issues a send would accept.
+    issues: async () =>
+      Promise.all(
+        (await compiler.listIssues()).map(async (i) => ({
+          slug: i.slug, title: i.title, date: i.date, langs: i.langs,
+          errors: (await compiler.lint(i.slug).catch(() => [{ severity: 'error' }])).filter((f) => f.severity === 'error').length,
+        })),
+      ),
     sendRefusal: config.ALLOW_DEV_URLS ? [] : devUrlProblems(config),
     mountPreview: async (app) => {
       await app.register(previewPlugin, {
@@ -104,11 +112,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
         transport,
         mailFrom: config.MAIL_FROM,
         editionFallback: config.EDITION_FALLBACK,
-        links: [
-          { href: '/campaigns', label: 'Campaigns' },
-          { href: '/inbox', label: 'Inbox' },
-          { href: '/queues', label: 'Queues' },
-        ],
+        links: adminNav('en', { without: ['preview'] }),
         proofSettings: {
           // Proofs carry links signed like a real send's, so the public app accepts them.
           ...(config.DEPESCHE_SECRET ? { secret: config.DEPESCHE_SECRET } : {}),

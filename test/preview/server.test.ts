@@ -82,7 +82,7 @@ describe('preview server: what it serves', () => {
       expect(index.body).toContain('<base href="/preview/">');
       expect(index.body).toContain(`href="issues/${slug}"`);
       expect((await host.inject(`/preview/issues/${slug}/en/email.html`)).statusCode).toBe(200);
-      expect((await host.inject('/preview/assets/preview.css')).statusCode).toBe(200);
+      expect((await host.inject('/preview/assets/depesche.css')).statusCode).toBe(200);
       const missing = await host.inject('/preview/nothing-here');
       expect(missing.statusCode).toBe(404);
       expect(missing.body).toContain('<base href="/preview/">');

@@ -18,7 +18,7 @@ import { campaignsPage, type IssueChoice } from './campaigns-page.ts';
 import { jsonErrors } from '../shared/json-errors.ts';
 import { inboxRoutes } from './inbox.ts';
 import { html } from '../shared/html.ts';
-import { page } from './layout.ts';
+import { notFoundPages, page, staticAssets } from './layout.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
 export interface AdminAppDeps {
@@ -100,12 +100,14 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
     return reply.type(metrics.contentType).send(body);
   });
 
+  staticAssets(app);
+  notFoundPages(app);
   opsApi(app, { campaigns: deps.campaigns, lists: deps.lists });
   if (deps.subscribers) {
     const subscribers = deps.subscribers;
     subscribersApi(app, () => subscribers);
   }
-  campaignsPage(app, { issues: deps.issues, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
+  campaignsPage(app, { campaigns: deps.campaigns, issues: deps.issues, lists: deps.lists, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
   if (deps.inbox) inboxRoutes(app, deps.inbox);
 
   const serverAdapter = new FastifyAdapter();

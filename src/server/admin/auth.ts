@@ -3,13 +3,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DepescheError } from '../../errors.ts';
 import { isLoopbackHost } from '../shared/hosts.ts';
 import { html } from '../shared/html.ts';
-import { page } from './layout.ts';
+import { CONSOLE_SCRIPT, page, STATIC_PREFIX } from './layout.ts';
+import { FAVICON, STYLESHEET } from '../shared/assets.ts';
 import { MemoryAdminSessions, SESSION_TTL_S, type AdminSessions } from './sessions.ts';
 
 export const ADMIN_COOKIE = 'depesche_admin';
 
-/** Paths a load balancer or container runtime must reach without a token; they reveal nothing. */
-const OPEN_PATHS = new Set(['/healthz', '/login', '/logout']);
+/** Paths a load balancer, container runtime or the sign-in page must reach without a token; they reveal nothing. */
+const OPEN_PATHS = new Set(['/healthz', '/login', '/logout', ...[STYLESHEET, FAVICON, CONSOLE_SCRIPT].map((name) => `${STATIC_PREFIX}${name}`)]);
 
 /**
  * The admin app runs sends and shows subscriber addresses, so anything reachable beyond

@@ -133,7 +133,7 @@ events.addEventListener('hello', (e) => { if (JSON.parse(e.data).newest !== show
 events.addEventListener('mail', reload);
 events.addEventListener('removed', reload);
 document.getElementById('clear')?.closest('form').addEventListener('submit', (e) => { if (!confirm('Delete all ${all.length} mails from the dev inbox?')) e.preventDefault(); });`;
-    return reply.type('text/html; charset=utf-8').send(page('Inbox', body, { script }));
+    return reply.type('text/html; charset=utf-8').send(page('Inbox', body, { script, active: 'inbox' }));
   });
 
   app.get('/inbox/events', (request, reply) => {
@@ -179,7 +179,7 @@ document.getElementById('clear')?.closest('form').addEventListener('submit', (e)
 ${mail.html !== null ? html`<iframe sandbox title="HTML part" src="/inbox/${id}/html"></iframe>` : html`<p class="fail">No HTML part.</p>`}
 <h2 id="text">Text</h2><pre>${mail.text ?? '(no text part)'}</pre>
 <h2 id="headers">Headers</h2><div class="scroll"><table>${headers}</table></div>`;
-    return reply.type('text/html; charset=utf-8').send(page(mail.subject || 'Mail', body));
+    return reply.type('text/html; charset=utf-8').send(page(mail.subject || 'Mail', body, { active: 'inbox' }));
   });
 
   app.get<{ Params: { id: string } }>('/inbox/:id/html', async (request, reply) => {

@@ -1,31 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import type { Lang } from '../../core/lang.ts';
 import { Html, html } from '../shared/html.ts';
+import { errorBody, frame, type NavLink } from '../shared/layout.ts';
+import { loadAsset, loadSharedAssets, sendAsset } from '../shared/assets.ts';
+import { adminLang, t } from './i18n.ts';
 
-const css = `
-:root { color-scheme: light dark; --fg:#1d2330; --muted:#667085; --line:#d9dee7; --bg:#fff; --panel:#f6f7f9; --accent:#b42318; }
-@media (prefers-color-scheme: dark) { :root { --fg:#e6e8ec; --muted:#98a2b3; --line:#344054; --bg:#111418; --panel:#1a1f26; } }
-* { box-sizing: border-box; }
-body { margin:0; font:14px/1.45 system-ui, sans-serif; color:var(--fg); background:var(--bg); }
-header.top { display:flex; flex-wrap:wrap; gap:6px 18px; align-items:center; padding:10px 18px; border-bottom:1px solid var(--line); background:var(--panel); }
-header.top strong { letter-spacing:.04em; }
-header.top a { color:inherit; text-decoration:none; opacity:.8; } header.top a:hover { opacity:1; text-decoration:underline; }
-main { padding:18px; max-width:1200px; } @media (max-width:640px) { main { padding:12px; } }
-table { border-collapse:collapse; width:100%; } th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
-th { color:var(--muted); font-weight:600; } td code { word-break:break-all; } td.pass, td.warn, td.fail { white-space:nowrap; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
-a { color:#1570ef; } .muted { color:var(--muted); } code, pre { font:12px/1.5 ui-monospace, monospace; }
-pre { background:var(--panel); padding:12px; overflow:auto; border:1px solid var(--line); white-space:pre-wrap; word-break:break-all; }
-.pass { color:#067647; } .warn { color:#b54708; } .fail { color:var(--accent); font-weight:600; }
-iframe { width:100%; height:70vh; border:1px solid var(--line); background:#fff; }
-nav.tabs a { margin-right:14px; } .empty { padding:30px; text-align:center; color:var(--muted); }
-form.filters { display:flex; flex-wrap:wrap; gap:8px; margin:12px 0; } form.filters input[type=search] { flex:1 1 16rem; min-width:0; }
-input, select, button { font:inherit; padding:5px 8px; } form.inline { display:inline; } button.link { border:0; background:none; color:#1570ef; cursor:pointer; padding:0; }
-.scroll { overflow-x:auto; }
-`;
+/** Where the admin app serves the shared stylesheet and icon (the preview has its own `assets/`). */
+export const STATIC_PREFIX = '/static/';
 
-/** The admin pages' frame: one nav, so the preview, inbox, API and dashboard link to each other. */
-export function page(title: string, body: Html, options: { script?: string } = {}): string {
-  return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · Depesche</title><style>${new Html(css)}</style></head>
-<body><header class="top"><strong>DEPESCHE</strong><a href="/">Preview</a><a href="/inbox">Inbox</a><a href="/campaigns">Campaigns</a><a href="/queues">Queues</a><a href="/metrics">Metrics</a></header>
-<main>${body}</main>${options.script ? new Html(`<script>${options.script}</script>`) : ''}</body></html>`.value;
+/** The console's page script (local times, live fragments, actions that run once). */
+export const CONSOLE_SCRIPT = 'console.js';
+
+export type NavId = 'preview' | 'campaigns' | 'subscribers' | 'lists' | 'import' | 'inbox' | 'queues' | 'metrics';
+
+const NAV: readonly [NavId, string][] = [
+  ['preview', '/'],
+  ['campaigns', '/campaigns'],
+  ['subscribers', '/subscribers'],
+  ['lists', '/lists'],
+  ['import', '/import'],
+  ['inbox', '/inbox'],
+  ['queues', '/queues'],
+  ['metrics', '/metrics'],
+];
+
+/** The links between the admin app's tools, labelled in `lang`. */
+export function adminNav(lang: Lang = 'en', options: { without?: NavId[] } = {}): NavLink[] {
+  return NAV.filter(([id]) => !options.without?.includes(id)).map(([id, href]) => ({ id, href, label: t(lang, `admin.nav.${id}`) }));
+}
+
+export interface PageOptions {
+  /** An inline script run at the end of the body. */
+  script?: string;
+  /** The page's language; labels of the frame follow it. English when absent. */
+  lang?: Lang;
+  /** The nav item to mark. */
+  active?: NavId;
+}
+
+function langSwitch(lang: Lang): Html {
+  // A link per language; the choice is kept in a cookie (see adminLang).
+  return html`<span class="lang-switch" aria-label="${t(lang, 'admin.common.language')}">${(['de', 'en'] as const).map(
+    (l) => html`<a href="?lang=${l}" hreflang="${l}" lang="${l}"${l === lang ? html` aria-current="true"` : ''}>${l.toUpperCase()}</a>`,
+  )}</span>`;
+}
+
+/** An admin page in the shared frame: the preview's look, the console nav, a `main.console`. */
+export function page(title: string, body: Html, options: PageOptions = {}): string {
+  const lang = options.lang ?? 'en';
+  return frame({
+    lang,
+    title: `${title} · Depesche`,
+    assets: STATIC_PREFIX,
+    brand: { href: '/', sub: t(lang, 'admin.common.console') },
+    nav: adminNav(lang),
+    ...(options.active ? { active: options.active } : {}),
+    barEnd: langSwitch(lang),
+    head: html`<script src="${STATIC_PREFIX}${CONSOLE_SCRIPT}" defer></script>`,
+    body: html`<main class="console">${body}</main>`,
+    ...(options.script ? { foot: new Html(`<script>${options.script}</script>`) } : {}),
+  });
+}
+
+/** Serves the shared stylesheet and icon under STATIC_PREFIX. */
+export function staticAssets(app: FastifyInstance): void {
+  const assets = loadSharedAssets();
+  assets.set(CONSOLE_SCRIPT, loadAsset(new URL(`./assets/${CONSOLE_SCRIPT}`, import.meta.url), 'text/javascript; charset=utf-8'));
+  app.get<{ Params: { name: string } }>(`${STATIC_PREFIX}:name`, async (request, reply) => {
+    const asset = assets.get(request.params.name);
+    if (!asset) return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: 'No such file.' } });
+    return sendAsset(request, reply, asset);
+  });
+}
+
+/** Unknown admin paths: the shared error page for browsers, the API's error shape for scripts. */
+export function notFoundPages(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    const message = `There is no page ${request.url.split('?')[0]!.slice(0, 200)} here.`;
+    if (!(request.headers.accept ?? '').includes('text/html')) return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message } });
+    const lang = adminLang(request);
+    const title = t(lang, 'admin.common.notFound');
+    return reply.code(404).type('text/html; charset=utf-8').send(page(title, errorBody(404, title, message, { href: '/', label: t(lang, 'admin.common.home') }, 'section'), { lang }));
+  });
 }

@@ -1,5 +1,7 @@
 import { escapeHtml } from '../../core/escape.ts';
 import { LANGS } from '../../core/lang.ts';
+import { Html, html } from '../shared/html.ts';
+import { errorBody as sharedErrorBody, frame, type NavLink } from '../shared/layout.ts';
 import type { PreviewFinding, PreviewIssueSummary, PreviewTemplateSummary } from './types.ts';
 import type { IssueState, PreviewFailure } from './state.ts';
 
@@ -18,36 +20,23 @@ interface LayoutOptions {
   links?: readonly NavLink[];
 }
 
-export interface NavLink {
-  /** Absolute path, or relative to where the preview is mounted. */
-  href: string;
-  label: string;
-}
+export type { NavLink } from '../shared/layout.ts';
 
 export function layout({ title, base, page, slug, body, links = [] }: LayoutOptions): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} · Depesche preview</title>
-<base href="${escapeHtml(base.replace(/\/*$/, '/'))}">
-<link rel="icon" href="assets/favicon.svg">
-<link rel="stylesheet" href="assets/preview.css">
-<script type="module" src="assets/preview.js"></script>
-</head>
-<body data-page="${page}"${slug ? ` data-slug="${escapeHtml(slug)}"` : ''}>
-<header class="topbar">
-  <a class="brand" href="./"><span class="brand-mark">D</span> Depesche <span class="brand-sub">preview</span></a>
-  <span class="crumb">${page === 'issue' ? escapeHtml(title) : ''}</span>
-  <a class="nav" href="templates">Templates</a>
-  ${links.map((l) => `<a class="nav" href="${escapeHtml(l.href)}">${escapeHtml(l.label)}</a>`).join('')}
-  <span class="live" id="live" title="Live reload connection">connecting…</span>
-</header>
-${body}
-</body>
-</html>
-`;
+  return frame({
+    lang: 'en',
+    title: `${title} · Depesche preview`,
+    assets: 'assets/',
+    base: base.replace(/\/*$/, '/'),
+    brand: { href: './', sub: 'preview' },
+    crumb: page === 'issue' ? title : '',
+    nav: [{ href: 'templates', label: 'Templates', id: 'templates' }, ...links],
+    active: page === 'templates' ? 'templates' : 'preview',
+    barEnd: html`<span class="live" id="live" title="Live reload connection">connecting…</span>`,
+    head: html`<script type="module" src="assets/preview.js"></script>`,
+    bodyAttributes: html`data-page="${page}"${slug ? html` data-slug="${slug}"` : ''}`,
+    body: new Html(body),
+  });
 }
 
 export function kb(bytes: number): string {
@@ -176,5 +165,5 @@ ${sections}
 }
 
 export function errorBody(status: number, title: string, detail: string): string {
-  return `<main class="error-page"><h1>${status} · ${escapeHtml(title)}</h1><pre>${escapeHtml(detail)}</pre><p><a href="./">Back to the issues</a></p></main>`;
+  return sharedErrorBody(status, title, detail, { href: './', label: 'Back to the issues' }).value;
 }

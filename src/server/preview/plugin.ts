@@ -8,6 +8,7 @@ import { editionFor } from '../../core/edition-fallback.ts';
 import { isLang, LANGS, type Lang } from '../../core/lang.ts';
 import { fillSample } from '../../render/sample.ts';
 import { loadAssets } from './assets.ts';
+import { sendAsset } from '../shared/assets.ts';
 import { workerLinter } from './linter.ts';
 import { emulateDarkMode, injectHead, type DarkModeResult } from './dark-mode.ts';
 import { errorBody, GMAIL_CLIP_BYTES, indexBody, issueBody, layout, SIZE_WARN_BYTES, templatesBody } from './pages.ts';
@@ -193,8 +194,7 @@ export async function previewPlugin(app: FastifyInstance, options: PreviewOption
   app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
     const asset = assets.get(request.params.name);
     if (!asset) throw notFound(`The file ${request.params.name.slice(0, 100)}`);
-    if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
-    return reply.type(asset.type).header('etag', asset.etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(asset.body);
+    return sendAsset(request, reply, asset);
   });
 
   app.get('/api/issues', async () => {
