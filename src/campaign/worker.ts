@@ -13,6 +13,10 @@ import { pruneLedgers } from './retention.ts';
 import { WorkerLiveness } from './liveness.ts';
 import { describeFailure } from './outcome.ts';
 import { BATCH_QUEUE, batchJobOptions, FANOUT_QUEUE } from './queues.ts';
+import { CONTROL_QUEUE, createAutoResumeProcessor, SelfPause, type AutoResumeJob } from './self-pause.ts';
+import { CampaignService } from './service.ts';
+import { ReturnCounts } from '../inbound/counts.ts';
+import { returnPathOver } from '../inbound/redis-sink.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers, FanoutJobData } from './types.ts';
 
 export interface WorkerDeps {
@@ -83,6 +87,23 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
 
   const batchQueue = new Queue<BatchJobData>(BATCH_QUEUE, { connection: connect(), prefix: keys.tag });
   batchQueue.on('error', (error) => log('warn', 'batch queue error', { err: error.message }));
+  const controlQueue = new Queue<AutoResumeJob>(CONTROL_QUEUE, { connection: connect(), prefix: keys.tag });
+  controlQueue.on('error', (error) => log('warn', 'control queue error', { err: error.message }));
+  const selfPause = new SelfPause({
+    campaigns,
+    redis,
+    keys,
+    control: controlQueue,
+    settings: {
+      connectionFailures: config.PAUSE_AFTER_CONNECTION_FAILURES,
+      policyRejections: config.PAUSE_AFTER_POLICY_REJECTIONS,
+      resumeAttempts: config.AUTO_RESUME_ATTEMPTS,
+      resumeDelayMs: config.AUTO_RESUME_DELAY_MS,
+    },
+    log,
+  });
+  // Resumes exactly as `depesche resume` does; its queues share one connection of their own.
+  const service = new CampaignService({ config, subscribers: deps.subscribers, redis: connect() });
 
   const workerOptions = {
     prefix: keys.tag,
@@ -107,10 +128,14 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       secret,
       ...(config.LIST_ID_DOMAIN ? { listIdDomain: config.LIST_ID_DOMAIN } : {}),
       ...(config.UNSUBSCRIBE_MAILTO ? { unsubscribeMailto: config.UNSUBSCRIBE_MAILTO } : {}),
+      ...(config.RETURN_PATH_DOMAIN ? { returnPathDomain: config.RETURN_PATH_DOMAIN } : {}),
     },
     globalRate: config.SEND_RATE,
     ...(config.CLAIM_GROUP > 0 ? { claimGroup: config.CLAIM_GROUP } : {}),
     pauseAfter: config.PAUSE_AFTER_CONNECTION_FAILURES,
+    selfPause,
+    returns: new ReturnCounts(redis, keys),
+    softBounces: returnPathOver(redis, keys, config).sink,
     stopping: () => stopping,
     log,
     pendingMarks,
@@ -133,6 +158,12 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     connection: connect(),
     concurrency: 2,
   });
+  const controlWorker = new Worker<AutoResumeJob>(CONTROL_QUEUE, createAutoResumeProcessor({ campaigns, resume: (id) => service.resume(id), log }), {
+    ...workerOptions,
+    connection: connect(),
+    concurrency: 1,
+  });
+  controlWorker.on('error', (error) => log('warn', 'worker error', { err: error.message }));
   for (const worker of [batchWorker, fanoutWorker]) {
     worker.on('error', (error) => log('warn', 'worker error', { err: error.message }));
     worker.on('failed', (job, error) => {
@@ -150,7 +181,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       }
     });
   }
-  await Promise.all([batchWorker.waitUntilReady(), fanoutWorker.waitUntilReady()]);
+  await Promise.all([batchWorker.waitUntilReady(), fanoutWorker.waitUntilReady(), controlWorker.waitUntilReady()]);
 
   // Ledgers past LEDGER_RETENTION_DAYS are reduced once at start and then daily (retention.ts);
   // several workers doing it at once only repeat each other's deletes.
@@ -168,8 +199,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       stopping = true;
       clearInterval(pruneTimer);
       const graceful = (async () => {
-        await Promise.all([batchWorker.close(), fanoutWorker.close()]);
-        await batchQueue.close();
+        await Promise.all([batchWorker.close(), fanoutWorker.close(), controlWorker.close()]);
+        await Promise.all([batchQueue.close(), controlQueue.close(), service.close()]);
         await liveness.stop(true);
         return true;
       })();

@@ -62,7 +62,9 @@ local function moveOne(acc, a)
 
   local count = 0
   if a.streak == 'reset' then
+    -- The server answered otherwise: every failure streak ends.
     acc.streaks.conn = 0
+    acc.streaks.policy = 0
   elseif a.streak ~= '' then
     local streak = acc.streaks[a.streak]
     if streak == nil then streak = tonumber(redis.call('HGET', acc.k.meta, 'streak:' .. a.streak) or '0') or 0 end
