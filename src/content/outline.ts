@@ -144,5 +144,5 @@ export function buildOutline(tokens: Token[], offset: number): Outline {
     const start = sections[0]!;
     if (!start.paragraphs && !start.lists.length && !start.tables.length && !start.images.length && !start.quotes.length && !start.code.length) sections.shift();
   }
-  return { sections, links, footnotes, words, text: text.join(' ').slice(0, TEXT_SAMPLE_CHARS) };
+  return { sections, links, footnotes, words, text: text.join('\n').slice(0, TEXT_SAMPLE_CHARS) };
 }
