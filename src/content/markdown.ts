@@ -3,6 +3,7 @@ import container from 'markdown-it-container';
 import footnote from 'markdown-it-footnote';
 import { escapeHtml } from '../core/escape.ts';
 import type { ContentNote } from './model.ts';
+import { measureTables, PHONE_TEXT_WIDTH } from './table-width.ts';
 
 /**
  * The one Markdown dialect of Depesche: CommonMark plus tables, strikethrough and
@@ -109,6 +110,7 @@ export function createMarkdown(): MarkdownIt {
   md.use(footnote);
   md.core.ruler.push('depesche_links', (state) => guardLinks(state as unknown as { tokens: Token[]; env: ParseEnv }));
   md.core.ruler.push('depesche_figures', (state) => markFigures(state));
+  md.core.ruler.push('depesche_tables', (state) => measureTables(state));
 
   const rules = md.renderer.rules;
   rules.html_block = (tokens, idx) => `<p>${escapeHtml(tokens[idx]!.content.trim())}</p>\n`;
@@ -116,8 +118,13 @@ export function createMarkdown(): MarkdownIt {
 
   // Wide tables scroll inside their own box; the page never does. The box takes no width
   // from its content (width 0) and then fills the column (min-width 100%), so a table
-  // wider than a phone cannot push the layout open.
-  rules.table_open = () => '<div class="table-scroll"><table class="data">\n';
+  // wider than a phone cannot push the layout open. A table that must scroll anyway gets
+  // the width it needs (inline, for webmail without <style>), so the browser does not
+  // squeeze it by wrapping every cell at its spaces.
+  rules.table_open = (tokens, idx) => {
+    const width = Number(tokens[idx]!.meta?.minWidth ?? 0);
+    return `<div class="table-scroll"><table class="data"${width > PHONE_TEXT_WIDTH ? ` style="min-width: ${width}px"` : ''}>\n`;
+  };
   rules.table_close = () => '</table></div>\n';
 
   // MJML re-indents every line of a text block; inside <pre> that would add spaces to
