@@ -152,11 +152,10 @@ export class CampaignService {
       throw new DepescheError('E_NOT_FOUND', `There is no list "${list}".`, { hint: 'See the lists with `depesche subscribers lists`.' });
     }
     const warnings: string[] = [];
+    // One decision for the dry run and the real send: a dry run never throws, but says what the send would do.
     const allowDev = options.allowDevUrls === true || this.config.ALLOW_DEV_URLS;
-    if (options.dryRun) {
-      for (const problem of refuseDevUrls(this.config, true)) warnings.push(`${problem}; a real send would be refused without --allow-dev-urls.`);
-    } else {
-      for (const problem of refuseDevUrls(this.config, allowDev)) warnings.push(`${problem} (allowed for this send).`);
+    for (const problem of refuseDevUrls(this.config, allowDev || options.dryRun === true)) {
+      warnings.push(allowDev ? `${problem} (allowed for this send).` : `${problem}; a real send would be refused without --allow-dev-urls.`);
     }
     if (!this.config.DKIM_DOMAIN) {
       warnings.push('DKIM signing is off (DKIM_DOMAIN, DKIM_SELECTOR and a key are unset): Gmail, Yahoo and Outlook want bulk mail signed, and may file it as spam.');
