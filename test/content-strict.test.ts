@@ -137,9 +137,31 @@ describe('compiling issues typed by people', () => {
     expect(edition!.html).toContain('<strong>Henrik Bork</strong>');
     await scratch.write('issues/quotes/de.md', briefing('signature=”Henrik Bork'));
     const error = await compileError('quotes');
-    expect(error.message).toMatch(/the curly closing quote ” \(U\+201D\) has no matching closing mark/);
+    expect(error.message).toMatch(/the value of signature opens with the curly closing quote ” \(U\+201D\), which only the curly closing quote ” \(U\+201D\) closes, and there is none on the line/);
     expect(error.location?.line).toBe(9);
+
+    // Guillemets pair both ways; German „…“ too.
+    await scratch.write('issues/quotes/de.md', briefing('signature=»Henrik Bork« role=«Gründer»'));
+    const [guillemets] = await createCompiler({ contentDir: scratch.dir }).compile('quotes');
+    expect(guillemets!.html).toContain('Gründer');
   });
+
+  // Each mark closes only with its own partner; a mark of another pair must not end a value.
+  const mismatched: [attrs: string, message: RegExp][] = [
+    ['signature=“Henrik Bork role=„Redaktionsleiter“', /the value of signature opens with the curly opening quote “ \(U\+201C\), which only the curly closing quote ” \(U\+201D\) closes, and there is none on the line \(it has „ “\)/],
+    ['signature=„Henrik Bork” role=„Gründer“', /the value of signature opens with „ and runs to the “ after role=…, so it swallows role/],
+    ['signature=«Henrik Bork«', /the value of signature opens with the guillemet « \(U\+00AB\), which only the guillemet » \(U\+00BB\) closes/],
+    ['signature=“Henrik Bork“ role="Gründer"', /opens with the curly opening quote “ \(U\+201C\), which only the curly closing quote ” \(U\+201D\) closes/],
+  ];
+  for (const [attrs, message] of mismatched) {
+    it(`refuses mismatched quotes at file:line: ${attrs}`, async () => {
+      await scratch.write('issues/mismatch/de.md', `---\ntemplate: briefing\ntitle: T\nsubject: S\npreheader: P\ndate: 2026-03-01\n---\n\n::: editorial ${attrs}\nText.\n:::\n`);
+      const error = await compileError('mismatch');
+      expect(error.message).toMatch(message);
+      expect(error.location).toEqual({ file: expect.stringMatching(/issues\/mismatch\/de\.md$/), line: 9 });
+      expect(error.hint).toMatch(/each opening mark with its own closing one/);
+    });
+  }
 
   it('compiles an issue of 1 MB in seconds', async () => {
     const paragraph = 'Chinas Provinzen werben mit Rechenleistung, Fördergeld und Daten um KI-Firmen; wer zuerst baut, bekommt die besten Standorte. ';
