@@ -86,6 +86,38 @@ function rawHtmlNote(html: string, line: number): ContentNote {
   };
 }
 
+/**
+ * Core rule, before markdown-it-footnote gathers the notes: a reference without a note
+ * would reach readers as a literal "[^b]", and a note nobody refers to is dropped.
+ */
+function checkFootnotes(state: { tokens: Token[]; env: ParseEnv & { footnotes?: { refs?: Record<string, number> } } }): void {
+  const notes = state.env.notes ?? [];
+  const refs = state.env.footnotes?.refs ?? {};
+  state.tokens.forEach((block, i) => {
+    if (block.type === 'footnote_reference_open') {
+      const label = String(block.meta?.label ?? '');
+      if ((refs[`:${label}`] ?? -1) >= 0) return;
+      const line = lineOf(state.tokens.slice(i).find((t) => t.map));
+      notes.push({ severity: 'warning', rule: 'footnote', line, message: `The note [^${label}] is never referred to, so readers do not see it.`, hint: `Put [^${label}] in the text where the note belongs, or delete the note.` });
+    }
+    if (block.type !== 'inline' || !block.children) return;
+    block.children.forEach((token, index) => {
+      if (token.type !== 'text') return;
+      for (const match of token.content.matchAll(/\[\^([^\]\s]+)\]/g)) {
+        const label = match[1]!;
+        const known = Object.keys(refs).map((k) => `[^${k.slice(1)}]`);
+        notes.push({
+          severity: 'error',
+          rule: 'footnote',
+          line: inlineLine(block, index),
+          message: `The footnote reference [^${label}] has no note, so readers would see "[^${label}]" as text.`,
+          hint: `Write the note on a line of its own, "[^${label}]: …", or use one of the notes there are${known.length ? ` (${known.join(', ')})` : ''}.`,
+        });
+      }
+    });
+  });
+}
+
 /** Paragraph tokens that hold nothing but one image: rendered as a figure with its caption. */
 function markFigures(state: { tokens: Token[] }): void {
   const tokens = state.tokens;
@@ -108,6 +140,7 @@ export function createMarkdown(): MarkdownIt {
   md.use(container, 'block', { marker: ':', validate: named });
   md.use(container, 'field', { marker: '+', validate: named });
   md.use(footnote);
+  md.core.ruler.before('footnote_tail', 'depesche_footnotes', (state) => checkFootnotes(state as unknown as Parameters<typeof checkFootnotes>[0]));
   md.core.ruler.push('depesche_links', (state) => guardLinks(state as unknown as { tokens: Token[]; env: ParseEnv }));
   md.core.ruler.push('depesche_figures', (state) => markFigures(state));
   md.core.ruler.push('depesche_tables', (state) => measureTables(state));
