@@ -75,7 +75,19 @@ describe('front matter is YAML, and only YAML', () => {
       const error = errorOf(() => parseFrontMatter(source, 'issues/x/en.md'));
       expect(error.message).toBe('en.md is empty.');
       expect(error.hint).toMatch(/delete the file if this language has no edition/);
+      // The way to send the German edition alone meanwhile.
+      expect(error.hint).toMatch(/put `languages: de` in the front matter of de\.md: en\.md is then a draft and is not sent/);
     }
+    expect(errorOf(() => parseFrontMatter('', 'issues/x/de.md')).hint).toMatch(/`languages: en` in the front matter of en\.md/);
+  });
+
+  it('says that „…“ are not YAML quotes when a value in them holds a colon', () => {
+    const error = errorOf(() => parseFrontMatter(FRONT.replace('subject: Betreff', 'subject: „Hintergrund: Landstrom“'), 'x.md'));
+    expect(error.location?.line).toBe(4);
+    expect(error.message).toBe('The value of subject: starts with „, which YAML does not read as a quote, so the ": " inside it breaks the line.');
+    expect(error.hint).toMatch(/„…“, “…” and »…« are not YAML quotes\. Put the value in straight double quotes, subject: "„Hintergrund: Landstrom“"/);
+    // Written as the hint says, it reads.
+    expect(parseFrontMatter(FRONT.replace('subject: Betreff', 'subject: "„Hintergrund: Landstrom“"'), 'x.md').meta.subject).toBe('„Hintergrund: Landstrom“');
   });
 
   it('reads languages: as a list, a word or a comma list, and refuses others', () => {
@@ -96,8 +108,11 @@ describe('issue files are UTF-8', () => {
   it('refuses a Windows-1252 ("ANSI") file, naming the encoding and the first bad line', () => {
     const bytes = Buffer.concat([Buffer.from(`${FRONT}\nErste Zeile ohne Umlaut.\n`, 'utf8'), Buffer.from(german.repeat(3), 'latin1')]);
     const error = errorOf(() => decodeIssueFile(bytes, 'issues/x/de.md'));
-    expect(error.message).toMatch(/^issues\/x\/de\.md is not UTF-8; it looks like ISO-8859-1 \/ Windows-1252 \(what many editors call "ANSI"/);
+    expect(error.message).toMatch(/^The file is not UTF-8; it looks like ISO-8859-1 \/ Windows-1252 \(what many editors call "ANSI"/);
     expect(error.location).toEqual({ file: 'issues/x/de.md', line: 10 });
+    // As build and lint print it: the path once, with the line.
+    expect(error.format().match(/issues\/x\/de\.md/g)).toHaveLength(1);
+    expect(error.format()).toMatch(/^issues\/x\/de\.md:10: The file is not UTF-8/);
     expect(error.hint).toMatch(/Save the file as UTF-8/);
   });
 
@@ -110,6 +125,7 @@ describe('issue files are UTF-8', () => {
   it('refuses a file over the size limit before reading it as text', () => {
     const error = errorOf(() => decodeIssueFile(new Uint8Array(MAX_ISSUE_BYTES + 1), 'issues/x/de.md'));
     expect(error.message).toMatch(/an issue file may be at most 2 MB/);
+    expect(error.format().match(/issues\/x\/de\.md/g)).toHaveLength(1);
     expect(error.hint).toMatch(/clipped by Gmail/);
   });
 });
