@@ -200,6 +200,41 @@ describe('the German-only sample article', () => {
   });
 });
 
+describe('a long German title and a code box on a phone', () => {
+  // 73 characters, as a real background piece is titled.
+  const TITLE = 'Landstrom in deutschen Seehäfen – warum die Stecker oft ungenutzt bleiben';
+
+  it('keeps the title within three lines at 375 px and the code inside its own grey box, with and without <style>', async () => {
+    expect(TITLE).toHaveLength(73);
+    const body = "Ein Absatz.\n\n```\nfetch('https://example.org/api/v1/ausgaben?sprache=de&format=json&felder=titel,datum,autor,zusammenfassung');\n```\n";
+    await scratch.write('issues/long-title/de.md', ARTICLE_FRONT(TITLE) + body);
+    const [edition] = await createCompiler({ contentDir: scratch.dir }).compile('long-title');
+    const html = fillSample(edition!, PUBLIC_URL).html;
+    for (const variant of [html, html.replace(/<style\b[^>]*>[\s\S]*?<\/style>/gi, '')]) {
+      const page = await open(375, variant);
+      try {
+        const view = await page.evaluate(() => {
+          const h1 = document.querySelector('h1')!;
+          const pre = document.querySelector('pre.code')!;
+          return {
+            lines: Math.round(h1.getBoundingClientRect().height / parseFloat(getComputedStyle(h1).lineHeight)),
+            boxRight: pre.getBoundingClientRect().right,
+            preScrolls: pre.scrollWidth > pre.clientWidth,
+            overflow: getComputedStyle(pre).overflowX,
+          };
+        });
+        if (variant === html) expect(view.lines, 'title lines at 375 px').toBeLessThanOrEqual(3);
+        expect(view.boxRight).toBeLessThanOrEqual(375);
+        // The long line is wider than the box: the grey box itself scrolls, so the text never runs past its border.
+        expect(view.preScrolls).toBe(true);
+        expect(['auto', 'scroll']).toContain(view.overflow);
+      } finally {
+        await page.close();
+      }
+    }
+  });
+});
+
 describe('templates without <style>, as GMX and WEB.DE desktop webmail show them', () => {
   for (const template of ['briefing', 'article']) {
     it(`${template}: keeps the content width, images, buttons and a readable footer`, async () => {
