@@ -73,12 +73,11 @@ describe('one live campaign per issue and list', () => {
     await f.worker();
     expect(await waitDone(f, id, 30_000)).toMatchObject({ sent: 30, remaining: 0 });
     everyoneOnce(f);
-    // The page's Send button is disabled while its request runs.
-    const page = await app.inject({ url: '/campaigns' });
-    expect(page.body).toContain("buttons.forEach((b) => { b.disabled = true; });");
-    // And its script parses.
-    const script = /<script[^>]*>([\s\S]*?)<\/script>/.exec(page.body)![1]!;
-    expect(() => new Function(script)).not.toThrow();
+    // The console's send form posts once however often it is clicked (`data-once`); the
+    // browser test in console-campaigns.test.ts clicks it twice and counts the requests.
+    const page = await app.inject({ url: '/campaigns/new' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toMatch(/<form[^>]*id="send"[^>]*data-once/);
   }, 60_000);
 });
 

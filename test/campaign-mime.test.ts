@@ -9,6 +9,7 @@ import { compileMerge, fillMerge, mergeMarker, sampleMergeValues } from '../src/
 import { verifyToken } from '../src/subscribers/tokens.ts';
 import { escapeHtml } from '../src/core/escape.ts';
 import { DKIM_HEADERS } from '../src/transport/smtp.ts';
+import { ReturnAddresses } from '../src/inbound/return-addresses.ts';
 
 const secret = 'x'.repeat(40);
 const settings: MessageSettings = {
@@ -99,13 +100,38 @@ describe('MIME builder', () => {
     expect(String(a.headers.get('mime-version'))).toBe('1.0');
     expect(a.headers.get('date')).toBeInstanceOf(Date);
     expect(line('list-id')).toBe('"weekly" <weekly.briefing.example.org>');
-    expect(line('list-unsubscribe')).toMatch(/^<https:\/\/news\.example\.org\/unsubscribe\/[\w-]+\.[\w-]+>, <mailto:unsubscribe@example\.org\?subject=unsubscribe>$/);
+    expect(line('list-unsubscribe')).toMatch(/^<https:\/\/news\.example\.org\/unsubscribe\/[\w-]+\.[\w-]+>, <mailto:unsubscribe\+[a-z2-7]+@example\.org>$/);
     expect((a.from?.value[0])).toMatchObject({ name: 'Die Depesche', address: 'briefing@example.org' });
     expect(a.to && !Array.isArray(a.to) ? a.to.value[0] : null).toMatchObject({ address: 'anna@example.net', name: recipient.name });
     const raw = prepared.build(recipient, 'runA').raw.toString('utf8');
     expect(raw).toMatch(/^Content-Type: multipart\/alternative;/m);
     expect(raw.indexOf('Content-Type: text/plain')).toBeLessThan(raw.indexOf('Content-Type: text/html'));
     expect(raw).toMatch(/^Subject: [ -~]*=\?UTF-8\?Q\?/m);
+  });
+
+  it('signs its return addresses (VERP): envelope sender with RETURN_PATH_DOMAIN, mailto always; MAIL_FROM without', async () => {
+    const plain = prepared.build(recipient, 'runA');
+    expect(plain.envelope.from).toBe('briefing@example.org');
+    const verp = prepareEdition(edition, { ...settings, campaignId: 'cmh2k3x9a1b2c3d', returnPathDomain: 'Bounces.Example.org' });
+    const reader = { ...recipient, id: 'abcdefgh2345' };
+    const message = verp.build(reader, 'runA');
+    const addresses = new ReturnAddresses({ returnPathDomain: 'bounces.example.org', unsubscribeMailbox: 'unsubscribe@example.org', secrets: [secret] });
+    const claims = { campaignId: 'cmh2k3x9a1b2c3d', subscriberId: 'abcdefgh2345' };
+    expect(message.envelope.from).toMatch(/^b-[a-z2-7]+@bounces\.example\.org$/);
+    expect(message.envelope.from.split('@')[0]!.length).toBeLessThanOrEqual(64);
+    expect(addresses.recognize(message.envelope.from.toUpperCase())).toEqual({ kind: 'bounce', claims });
+    const mailto = /<mailto:([^>]+)>/.exec((await simpleParser(message.raw)).headerLines.find((l) => l.key === 'list-unsubscribe')!.line)![1]!;
+    expect(addresses.recognize(mailto)).toEqual({ kind: 'unsubscribe', claims });
+    // Another reader's token, or one signed with another secret, names nobody.
+    const other = new ReturnAddresses({ returnPathDomain: 'bounces.example.org', unsubscribeMailbox: 'unsubscribe@example.org', secrets: ['y'.repeat(40)] });
+    expect(other.recognize(message.envelope.from)).toMatchObject({ kind: 'forged' });
+    // Ids too long for a 64-character local part keep the plain addresses instead of failing the message.
+    const long = verp.build({ ...recipient, id: '12345678901234567890' }, 'runA');
+    expect(long.envelope.from).toMatch(/^b-[a-z2-7]+@bounces\.example\.org$/);
+    const longLongCampaign = prepareEdition(edition, { ...settings, campaignId: 'c'.repeat(31), returnPathDomain: 'bounces.example.org' });
+    const fallback = longLongCampaign.build({ ...recipient, id: '12345678901234567890' }, 'runA');
+    expect(fallback.envelope.from).toBe('briefing@example.org');
+    expect(fallback.raw.toString('latin1')).toContain('<mailto:unsubscribe@example.org>');
   });
 
   it('keeps CR and LF out of every header (CRLF injection through name and subject)', async () => {

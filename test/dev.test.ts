@@ -147,7 +147,9 @@ describe('depesche dev without REDIS_URL', () => {
     expect(mails.filter((m) => m.contentLanguage === 'de')).toHaveLength(3);
     expect(mails.filter((m) => m.contentLanguage === 'en')).toHaveLength(3);
 
-    const detail = (await (await fetch(`${base}/api/inbox/${mails[0]!.id}`)).json()) as { checks: { name: string; status: string }[] };
+    const detail = (await (await fetch(`${base}/api/inbox/${mails[0]!.id}`)).json()) as { checks: { name: string; status: string }[]; envelope: { from: string } };
+    // Each mail has its own return path, which the dev stack's inbound listener reads.
+    expect(detail.envelope.from).toMatch(/^b-[a-z2-7]+@return\.example\.org$/);
     const checks = Object.fromEntries(detail.checks.map((c) => [c.name, c.status]));
     expect(checks).toMatchObject({ 'List-Unsubscribe-Post': 'pass', 'List-Id': 'pass', 'List-Unsubscribe mailto': 'pass', 'multipart/alternative': 'pass' });
     // PUBLIC_URL is http in dev: the inbox flags it rather than failing it.

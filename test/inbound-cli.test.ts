@@ -12,16 +12,20 @@ import type { DepescheError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/ports.ts';
-import { CAMPAIGN, fixture, READER, SECRET, testAddresses } from './support/returns.ts';
+import { startRedis, type TestRedis } from './support/redis.ts';
+import { CAMPAIGN, DOWN_SINK, fixture, READER, SECRET, testAddresses } from './support/returns.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const silent = createLogger({ level: 'silent', pretty: false });
 let dir: string;
+let redis: TestRedis;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'depesche-inbound-cli-'));
+  redis = await startRedis();
 });
 afterAll(async () => {
+  await redis.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -42,9 +46,11 @@ describe('depesche inbound', () => {
     for (const option of ['--smtp-port', '--smtp-host', '--no-smtp', '--no-imap']) expect(help).toContain(option);
   });
 
-  it('runs as a real process: listens, reads a bounce, prints it (no sink wired yet) and stops cleanly on SIGTERM', async () => {
+  it('runs as a real process over Redis: listens, reads a bounce for a reader it does not know, logs it and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [join(REPO, 'bin/depesche.js'), 'inbound', '--smtp-port', String(port)], { env: env() });
+    const child = spawn(process.execPath, [join(REPO, 'bin/depesche.js'), 'inbound', '--smtp-port', String(port)], {
+      env: { ...env(), REDIS_URL: redis.url, DEPESCHE_PREFIX: 'inboundcli' },
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -59,9 +65,9 @@ describe('depesche inbound', () => {
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
     await transport.sendMail({ envelope: { from: '', to: testAddresses().bounceAddress(READER)! }, raw: fixture('postfix-dsn-user-unknown.eml') });
     transport.close();
-    await waitFor(/NOT applied/);
-    const line = out.split('\n').find((l) => l.includes('NOT applied'))!;
-    expect(JSON.parse(line)).toMatchObject({ kind: 'bounce', severity: 'hard', campaignId: CAMPAIGN, subscriberId: READER.subscriberId });
+    await waitFor(/return path: bounce unknown-reader/);
+    const line = out.split('\n').find((l) => l.includes('return path: bounce'))!;
+    expect(JSON.parse(line)).toMatchObject({ kind: 'bounce', severity: 'hard', campaignId: CAMPAIGN, subscriberId: READER.subscriberId, outcome: 'unknown-reader' });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -73,7 +79,7 @@ describe('depesche inbound', () => {
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     try {
       const config = loadConfig({ env: env(), flags: { INBOUND_SMTP_PORT: port } });
-      const error = (await startInbound(config, { smtp: true, imap: false, logger: silent }).then(
+      const error = (await startInbound(config, { smtp: true, imap: false, logger: silent, sink: DOWN_SINK }).then(
         (run) => (void run.close(), new Error('expected a refusal')),
         (e: unknown) => e,
       )) as DepescheError;

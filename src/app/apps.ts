@@ -19,6 +19,7 @@ import { adminNav } from '../server/admin/layout.ts';
 import { RedisAdminSessions } from '../server/admin/sessions.ts';
 import { buildPublicSide, type PublicSide } from './public-side.ts';
 import { createMetrics } from '../server/admin/metrics.ts';
+import { ReturnCounts } from '../inbound/counts.ts';
 import { createSmtpLatencyRecorder, readSmtpLatency, type SmtpLatencyRecorder } from '../transport/smtp-latency.ts';
 
 export interface AppsOptions {
@@ -79,6 +80,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
   const metrics = createMetrics({
     queues: async () => Promise.all(queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts() }))),
     deliveries: () => deliveryTotals(campaigns),
+    returns: () => new ReturnCounts(redis, keys).read(),
     smtpLatency: () => readSmtpLatency(redis, keys),
   });
 
@@ -89,6 +91,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
     queues,
     campaigns,
     lists: () => store.lists(config.DEFAULT_LIST),
+    signupList: config.DEFAULT_LIST,
     subscribers: store,
     ...(config.ADMIN_TOKEN ? { sessions: new RedisAdminSessions(redis, keys, config.ADMIN_TOKEN) } : {}),
     metrics,

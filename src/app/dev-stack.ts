@@ -65,6 +65,20 @@ export function devSecret(dir: string): string {
   return secret;
 }
 
+/** The stack's own `depesche inbound` on a free loopback port, fed by the dev inbox (dev-returns.ts). */
+async function startDevReturnChannel(config: Config, inbox: DevInbox, logger: Logger, cleanups: (() => Promise<void>)[]): Promise<void> {
+  const [{ startInbound }, { wireDevReturns }, { ReturnAddresses, returnAddressSettings }] = await Promise.all([
+    import('./inbound-process.ts'),
+    import('./dev-returns.ts'),
+    import('../inbound/return-addresses.ts'),
+  ]);
+  const run = await startInbound(config, { smtp: true, imap: false, logger });
+  cleanups.push(() => run.close());
+  const addresses = new ReturnAddresses(returnAddressSettings(config, [config.DEPESCHE_SECRET!]));
+  const unwire = wireDevReturns({ inbox, inboundPort: run.smtp!.port, addresses, logger });
+  cleanups.push(async () => unwire());
+}
+
 export async function seedSampleList(store: RedisSubscriberStore): Promise<number> {
   // Upserts never resubscribe someone who unsubscribed, so re-seeding keeps dev choices.
   const results = await store.upsertMany(SAMPLE_SUBSCRIBERS, SAMPLE_LIST, { defaultStatus: 'active', source: 'dev-seed' });
@@ -115,6 +129,11 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
         PUBLIC_URL: env.PUBLIC_URL || `http://127.0.0.1:${publicPort}`,
         // Sends from dev go to the dev inbox; its loopback links are the point.
         ALLOW_DEV_URLS: 'true',
+        // Each message's own return path, so bounces from the dev inbox name their reader (dev-returns.ts).
+        RETURN_PATH_DOMAIN: env.RETURN_PATH_DOMAIN || 'return.example.org',
+        INBOUND_SMTP_HOST: '127.0.0.1',
+        INBOUND_SMTP_PORT: 0,
+        INBOUND_QUARANTINE_DIR: env.INBOUND_QUARANTINE_DIR || join(stateDir, 'quarantine'),
         // dev is loopback only, whatever the environment says for serve.
         HOST: '127.0.0.1',
         PORT: publicPort,
@@ -149,6 +168,7 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
     cleanups.push(async () => {
       await worker.close();
     });
+    await startDevReturnChannel(config, inbox, logger.child({ component: 'inbound' }), cleanups);
 
     await listen(apps.admin, '127.0.0.1', adminPort, 'admin app', '--port');
     await listen(apps.public, '127.0.0.1', publicPort, 'public app', '--port');

@@ -1,35 +1,20 @@
 // The `depesche inbound` process: wiring only. Config, the return addresses, the SMTP
-// listener and/or the IMAP poller, and the sink their events go to.
+// listener and/or the IMAP poller, and the sink their events go to: the subscriber store
+// and the campaigns' ledger in Redis.
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/index.ts';
 import { requireSecret } from '../config/load.ts';
+import { previousSecrets } from '../config/preflight.ts';
 import { DepescheError } from '../errors.ts';
-import { eventFields } from '../inbound/apply.ts';
 import { ImapPoller } from '../inbound/imap-poller.ts';
 import { DirectoryQuarantine } from '../inbound/quarantine.ts';
 import { ReturnAddresses, returnAddressSettings } from '../inbound/return-addresses.ts';
 import { startInboundSmtp, type InboundSmtp } from '../inbound/smtp-listener.ts';
-import type { ActionableEvent, MessageIdResolver, ReturnSink, SinkOutcome } from '../inbound/types.ts';
+import type { MessageIdResolver, ReturnSink } from '../inbound/types.ts';
 import type { Logger } from '../log.ts';
-
-/**
- * Stands in for the real sink until the ledger and the subscriber states take return
- * events (phase B of the return path): it logs each event and changes nothing, and says so.
- */
-export class PrintingReturnSink implements ReturnSink {
-  readonly #logger: Logger;
-  constructor(logger: Logger) {
-    this.#logger = logger;
-  }
-  #print(event: ActionableEvent): Promise<SinkOutcome> {
-    this.#logger.warn(eventFields(event), `return path: ${event.kind} received, NOT applied (no ledger or subscriber sink is wired yet)`);
-    return Promise.resolve({ status: 'unchanged', detail: 'printed only' });
-  }
-  bounce = this.#print.bind(this);
-  rejection = this.#print.bind(this);
-  complaint = this.#print.bind(this);
-  unsubscribe = this.#print.bind(this);
-}
+import { createRedis, keyspace } from '../config/redis.ts';
+import { preflightRedis } from './preflight.ts';
+import { returnPathOver } from '../inbound/redis-sink.ts';
 
 export interface InboundRun {
   smtp?: InboundSmtp;
@@ -41,7 +26,7 @@ export interface InboundRunOptions {
   smtp: boolean;
   imap: boolean;
   logger: Logger;
-  /** Where events go; until the ledger takes them, a sink that only prints. */
+  /** Where events go; defaults to the subscriber store and the ledger in REDIS_URL. */
   sink?: ReturnSink;
   resolveMessageId?: MessageIdResolver;
 }
@@ -64,14 +49,61 @@ export async function startInbound(config: Config, options: InboundRunOptions): 
   if (options.imap && !config.IMAP_URL) {
     throw new DepescheError('E_CONFIG', 'IMAP_URL is not set.', { hint: 'Set IMAP_URL=imaps://user:password@imap.example.org/INBOX, or leave out --imap.' });
   }
-  const addresses = new ReturnAddresses(returnAddressSettings(config, [requireSecret(config)]));
+  const addresses = new ReturnAddresses(returnAddressSettings(config, [requireSecret(config), ...previousSecrets(config)]));
   const { logger } = options;
-  const sink = options.sink ?? new PrintingReturnSink(logger);
+  const stores = options.sink ? undefined : await openStores(config, logger);
+  const sink = options.sink ?? stores!.sink;
+  const resolveMessageId = options.resolveMessageId ?? stores?.resolveMessageId;
   const run: InboundRun = {
     async close() {
       await Promise.all([run.smtp?.close(), run.imap?.stop()]);
+      stores?.redis.disconnect();
     },
   };
+  try {
+    await listen(run, config, addresses, sink, resolveMessageId, options);
+  } catch (error) {
+    await run.close();
+    throw error;
+  }
+  logger.info(
+    {
+      smtp: run.smtp ? `${config.INBOUND_SMTP_HOST}:${run.smtp.port}` : 'off',
+      imap: run.imap ? run.imap.mailbox : 'off',
+      domains: addresses.domains,
+      quarantine: config.INBOUND_QUARANTINE_DIR,
+    },
+    'depesche inbound ready',
+  );
+  return run;
+}
+
+/**
+ * The Redis side: checked like every process that writes (no evicting Redis, the
+ * installation's secret). Commands fail after a short retry rather than wait: the listener
+ * then answers 451 and the sending server delivers the report again later.
+ */
+async function openStores(config: Config, logger: Logger) {
+  const redis = createRedis(config, { maxRetriesPerRequest: 2 });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis'));
+  try {
+    await preflightRedis(config, (message) => logger.warn(message), { secret: true, redis });
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  return { redis, ...returnPathOver(redis, keyspace(config.DEPESCHE_PREFIX), config) };
+}
+
+async function listen(
+  run: InboundRun,
+  config: Config,
+  addresses: ReturnAddresses,
+  sink: ReturnSink,
+  resolveMessageId: MessageIdResolver | undefined,
+  options: InboundRunOptions,
+): Promise<void> {
+  const { logger } = options;
   if (options.smtp) {
     const tls = readTls(config);
     try {
@@ -84,7 +116,7 @@ export async function startInbound(config: Config, options: InboundRunOptions): 
         logger: logger.child({ part: 'smtp' }),
         maxBytes: config.INBOUND_MAX_BYTES,
         ...(tls ? { tls } : {}),
-        ...(options.resolveMessageId ? { resolveMessageId: options.resolveMessageId } : {}),
+        ...(resolveMessageId ? { resolveMessageId } : {}),
       });
     } catch (cause) {
       throw new DepescheError('E_CONFIG', `Cannot listen on ${config.INBOUND_SMTP_HOST}:${config.INBOUND_SMTP_PORT} for inbound SMTP.`, {
@@ -102,19 +134,8 @@ export async function startInbound(config: Config, options: InboundRunOptions): 
       addresses,
       sink,
       logger: logger.child({ part: 'imap' }),
-      ...(options.resolveMessageId ? { resolveMessageId: options.resolveMessageId } : {}),
+      ...(resolveMessageId ? { resolveMessageId } : {}),
     });
     run.imap.start();
   }
-  logger.info(
-    {
-      smtp: run.smtp ? `${config.INBOUND_SMTP_HOST}:${run.smtp.port}` : 'off',
-      imap: run.imap ? run.imap.mailbox : 'off',
-      domains: addresses.domains,
-      quarantine: config.INBOUND_QUARANTINE_DIR,
-    },
-    'depesche inbound ready',
-  );
-  if (!options.sink) logger.warn('return events are printed, not applied yet: the ledger and subscriber wiring is missing');
-  return run;
 }

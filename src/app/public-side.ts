@@ -20,6 +20,11 @@ import { Subscriptions, type SubscriptionSettings } from '../subscribers/subscri
 import { UnsubscribeSpool } from '../subscribers/unsubscribe-spool.ts';
 import type { Transport } from '../transport/types.ts';
 import { campaignArchive } from './archive-source.ts';
+import { returnPathOver } from '../inbound/redis-sink.ts';
+import { inboundWebhooks, webhookOptionsFromConfig } from '../inbound/webhooks/plugin.ts';
+import { RedisSeenTokens } from '../inbound/webhooks/seen-tokens.ts';
+import { ReturnAddresses, returnAddressSettings } from '../inbound/return-addresses.ts';
+import type { Keyspace } from '../config/redis.ts';
 
 export interface PublicSideOptions {
   config: Config;
@@ -114,6 +119,7 @@ export async function buildPublicSide(options: PublicSideOptions): Promise<Publi
     site,
     ...(log ? { logger: log } : {}),
   });
+  await mountWebhooks(app, config, redis, keys, secret, log);
   return {
     app,
     subscriptions,
@@ -128,4 +134,17 @@ export async function buildPublicSide(options: PublicSideOptions): Promise<Publi
       redis.disconnect();
     },
   };
+}
+
+/**
+ * The provider webhooks (SES, Postmark, Mailgun), each only when its settings are there,
+ * applied to the subscriber store and the ledger over the public app's connection: when
+ * Redis is down that fails at once, the webhook answers 503, and the provider retries.
+ */
+async function mountWebhooks(app: FastifyInstance, config: Config, redis: Redis, keys: Keyspace, secret: string, log: Logger | undefined): Promise<void> {
+  const { sink, resolveMessageId } = returnPathOver(redis, keys, config);
+  const addresses = new ReturnAddresses(returnAddressSettings(config, [secret, ...previousSecrets(config)]));
+  const options = webhookOptionsFromConfig(config, { sink, addresses, resolveMessageId, seen: new RedisSeenTokens(redis, keys) });
+  if (!options.ses && !options.postmark && !options.mailgun) return;
+  await app.register(inboundWebhooks({ ...options, ...(log ? { logger: log } : {}) }));
 }

@@ -6,7 +6,10 @@ import type { CampaignRepository, FrozenEdition, StoredCampaign } from './campai
 import { UNCLEAR_CAUSES, type Ledger, type MarkResult } from './ledger.ts';
 import type { WorkerLiveness } from './liveness.ts';
 import { prepareEdition, type MessageSettings, type PreparedEdition } from './mime.ts';
-import { classifyFailure, describeFailure } from './outcome.ts';
+import { classifyFailure, describeFailure, softBounceAtSend } from './outcome.ts';
+import type { SelfPause } from './self-pause.ts';
+import type { ReturnCounts } from '../inbound/counts.ts';
+import type { ReturnSink } from '../inbound/types.ts';
 import { decideRecipient } from './recipient-decision.ts';
 import type { Lang } from '../core/lang.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers } from './types.ts';
@@ -62,6 +65,12 @@ export interface BatchDeps {
   globalRate: number;
   /** PAUSE_AFTER_CONNECTION_FAILURES. */
   pauseAfter: number;
+  /** Pauses after an outage (resuming by itself) or repeated policy rejections; see self-pause.ts. */
+  selfPause?: Pick<SelfPause, 'outage' | 'afterPolicyRejection'>;
+  /** Totals of bounces and rejections for /metrics (inbound/counts.ts). */
+  returns?: Pick<ReturnCounts, 'add'>;
+  /** Where a soft bounce goes to be counted per reader (the return path's sink): enough of them bounce the reader. */
+  softBounces?: Pick<ReturnSink, 'bounce'>;
   /** True once the worker is shutting down: finish what is in flight, claim nothing more. */
   stopping(): boolean;
   log: CampaignLog;
@@ -252,6 +261,7 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
 
     const afterFailure = async (marked: MarkResult, reason: string) => {
       if (marked.streak < deps.pauseAfter) return;
+      if (deps.selfPause) return void (await deps.selfPause.outage(campaignId, reason));
       const paused = await deps.campaigns.autoPause(campaignId, `Paused after ${deps.pauseAfter} connection failures in a row; last: ${reason}`);
       if (paused) deps.log('warn', 'campaign paused itself after repeated SMTP connection failures', { campaign: campaignId, last: reason });
     };
@@ -284,7 +294,10 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
             halt ??= claim.state;
             return;
           } else {
-            if (claim.state === 'u') result.unclear++;
+            if (claim.state === 'u') {
+              result.unclear++;
+              deps.log('warn', 'recipient unclear: an earlier run claimed it and recorded no answer; not sent again', fields(id));
+            }
             return;
           }
         }
@@ -327,6 +340,20 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
           await deps.subscribers.setStatus(id, 'bounced', reason).catch((error: unknown) =>
             deps.log('warn', 'could not mark a bounced subscriber as bounced', { ...fields(id), err: describeFailure(error) }),
           );
+          deps.log('info', 'reader bounced', { ...fields(id), reason });
+          deps.returns?.add('hard-bounce', 'send').catch(() => {});
+        } else if (kind === 'policy' || kind === 'soft') {
+          // Refused for good, but not because the mailbox is gone: the reader stays active.
+          const marked = await mark(id, 'failed', { note: reason, streak: kind === 'policy' ? 'policy' : 'reset' });
+          result.failed++;
+          if (kind === 'policy') {
+            deps.returns?.add('rejection', 'send').catch(() => {});
+            await deps.selfPause?.afterPolicyRejection(campaignId, marked.streak, reason);
+          } else {
+            await deps.softBounces?.bounce(softBounceAtSend(campaignId, id, run, reason)).catch((error: unknown) =>
+              deps.log('warn', 'could not count a soft bounce', { ...fields(id), err: describeFailure(error) }),
+            );
+          }
         } else if (kind === 'unknown') {
           await mark(id, 'unclear', { note: UNCLEAR_CAUSES.dropped });
           result.unclear++;

@@ -68,10 +68,10 @@ export interface MarkOptions {
   /** Why it failed, bounced or is unclear; kept for ops. */
   note?: string;
   /**
-   * `reset` when the server answered (a failure streak ends); a failure kind (e.g.
-   * `conn`) to count one more of it in a row. The answer's `streak` is the count.
+   * `reset` when the server answered otherwise (every failure streak ends); a failure kind
+   * (`conn`, `policy`) to count one more of it in a row. The answer's `streak` is the count.
    */
-  streak?: 'reset' | 'conn';
+  streak?: 'reset' | 'conn' | 'policy';
 }
 
 export interface MarkResult {

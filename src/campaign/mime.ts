@@ -10,6 +10,9 @@ import { escapeHtml, stripControl } from '../core/escape.ts';
 import { signToken } from '../subscribers/tokens.ts';
 import { markCanonical } from '../transport/fast-data-stream.ts';
 import type { FrozenEdition } from './campaigns.ts';
+import { campaignMessageId } from './message-id.ts';
+import { ReturnAddresses } from '../inbound/return-addresses.ts';
+import type { VerpClaims } from '../inbound/verp.ts';
 import type { RawMessage } from './types.ts';
 
 /**
@@ -34,6 +37,8 @@ export interface MessageSettings {
   listIdDomain?: string;
   /** Mailbox for List-Unsubscribe mailto; defaults to unsubscribe@<MAIL_FROM domain>. */
   unsubscribeMailto?: string;
+  /** RETURN_PATH_DOMAIN: each message's envelope sender becomes `b-<token>@` it; unset, MAIL_FROM's address. */
+  returnPathDomain?: string;
 }
 
 export interface Recipient {
@@ -152,6 +157,11 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
   const fromDomain = from.address.split('@')[1]!;
   const listDomain = headerText(settings.listIdDomain ?? new URL(urls.base).hostname);
   const mailto = settings.unsubscribeMailto ?? `unsubscribe@${fromDomain}`;
+  const returns = new ReturnAddresses({
+    ...(settings.returnPathDomain ? { returnPathDomain: settings.returnPathDomain.toLowerCase() } : {}),
+    unsubscribeMailbox: mailto,
+    secrets: [settings.secret],
+  });
   const boundary = `=_depesche_${randomBytes(12).toString('hex')}`;
 
   // Everything that is the same for every recipient of this edition, prepared once.
@@ -190,8 +200,6 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
   const head3 = ascii(`${tailHead}${partHead('text/plain')}`);
   const htmlHead = ascii(`\r\n${partHead('text/html')}`);
   const end = ascii(`\r\n--${boundary}--\r\n`);
-  const messageIdSuffix = `@${fromDomain}>`;
-  const campaignPart = settings.campaignId.replace(/[^A-Za-z0-9.-]/g, '_');
 
   // Appends one part: the pre-encoded literals with each recipient's values spliced in,
   // each value encoded once per recipient however often it appears. Values stay strings
@@ -227,7 +235,8 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
         preferencesUrl: urls.preferences(signToken({ act: 'preferences', ...claims }, settings.secret)),
         ...staticValues,
       };
-      const messageId = `<${campaignPart}.${recipient.id.replace(/[^A-Za-z0-9.-]/g, '_')}.${run.replace(/[^A-Za-z0-9.-]/g, '_')}${messageIdSuffix}`;
+      const messageId = campaignMessageId(settings.campaignId, recipient.id, run, fromDomain);
+      const verp = returnPathOf(returns, { campaignId: settings.campaignId, subscriberId: recipient.id }, mailto);
       const perRecipient =
         header('To', formatMailbox(name, address)) +
         `Date: ${mailDate()}\r\n` +
@@ -236,7 +245,7 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
         head1,
         Buffer.from(perRecipient, 'utf8'),
         head2,
-        `List-Unsubscribe: <${unsubscribeUrl}>,\r\n <mailto:${mailto}?subject=unsubscribe>\r\n`,
+        `List-Unsubscribe: <${unsubscribeUrl}>,\r\n <mailto:${verp.mailto}>\r\n`,
         head3,
       ];
       const cache = new Map<string, string>();
@@ -250,7 +259,7 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
       // SMTP stream stages with a socket write each.
       let joined: Buffer | undefined;
       return {
-        envelope: { from: from.address, to: address },
+        envelope: { from: verp.bounce ?? from.address, to: address },
         messageId,
         get parts() {
           return out.map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'latin1') : piece));
@@ -262,6 +271,26 @@ export function prepareEdition(edition: FrozenEdition, settings: MessageSettings
       };
     },
   };
+}
+
+/**
+ * The signed return addresses of one message (VERP, `inbound/return-addresses.ts`): the
+ * envelope sender when RETURN_PATH_DOMAIN is set, and the List-Unsubscribe mailto. Ids too
+ * long for a 64-character local part (old decimal subscriber ids with a long mailbox name)
+ * keep the plain addresses, which `depesche inbound` still understands (by Message-ID, by
+ * the sender of the request), rather than failing the message.
+ */
+function returnPathOf(returns: ReturnAddresses, claims: VerpClaims, mailto: string): { bounce?: string; mailto: string } {
+  const bounce = tokenAddress(() => returns.bounceAddress(claims));
+  return { ...(bounce ? { bounce } : {}), mailto: tokenAddress(() => returns.unsubscribeAddress(claims)) ?? mailto };
+}
+
+function tokenAddress(make: () => string | undefined): string | undefined {
+  try {
+    return make();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A message piece: a shared pre-encoded buffer, or a recipient's value as latin1 (ASCII) text. */

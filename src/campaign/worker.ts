@@ -12,6 +12,10 @@ import { RedisLedger } from './ledger.ts';
 import { WorkerLiveness } from './liveness.ts';
 import { describeFailure } from './outcome.ts';
 import { BATCH_QUEUE, batchJobOptions, FANOUT_QUEUE } from './queues.ts';
+import { CONTROL_QUEUE, createAutoResumeProcessor, SelfPause, type AutoResumeJob } from './self-pause.ts';
+import { CampaignService } from './service.ts';
+import { ReturnCounts } from '../inbound/counts.ts';
+import { returnPathOver } from '../inbound/redis-sink.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers, FanoutJobData } from './types.ts';
 
 export interface WorkerDeps {
@@ -82,6 +86,23 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
 
   const batchQueue = new Queue<BatchJobData>(BATCH_QUEUE, { connection: connect(), prefix: keys.tag });
   batchQueue.on('error', (error) => log('warn', 'batch queue error', { err: error.message }));
+  const controlQueue = new Queue<AutoResumeJob>(CONTROL_QUEUE, { connection: connect(), prefix: keys.tag });
+  controlQueue.on('error', (error) => log('warn', 'control queue error', { err: error.message }));
+  const selfPause = new SelfPause({
+    campaigns,
+    redis,
+    keys,
+    control: controlQueue,
+    settings: {
+      connectionFailures: config.PAUSE_AFTER_CONNECTION_FAILURES,
+      policyRejections: config.PAUSE_AFTER_POLICY_REJECTIONS,
+      resumeAttempts: config.AUTO_RESUME_ATTEMPTS,
+      resumeDelayMs: config.AUTO_RESUME_DELAY_MS,
+    },
+    log,
+  });
+  // Resumes exactly as `depesche resume` does; its queues share one connection of their own.
+  const service = new CampaignService({ config, subscribers: deps.subscribers, redis: connect() });
 
   const workerOptions = {
     prefix: keys.tag,
@@ -106,9 +127,13 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       secret,
       ...(config.LIST_ID_DOMAIN ? { listIdDomain: config.LIST_ID_DOMAIN } : {}),
       ...(config.UNSUBSCRIBE_MAILTO ? { unsubscribeMailto: config.UNSUBSCRIBE_MAILTO } : {}),
+      ...(config.RETURN_PATH_DOMAIN ? { returnPathDomain: config.RETURN_PATH_DOMAIN } : {}),
     },
     globalRate: config.SEND_RATE,
     pauseAfter: config.PAUSE_AFTER_CONNECTION_FAILURES,
+    selfPause,
+    returns: new ReturnCounts(redis, keys),
+    softBounces: returnPathOver(redis, keys, config).sink,
     stopping: () => stopping,
     log,
     pendingMarks,
@@ -131,6 +156,12 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     connection: connect(),
     concurrency: 2,
   });
+  const controlWorker = new Worker<AutoResumeJob>(CONTROL_QUEUE, createAutoResumeProcessor({ campaigns, resume: (id) => service.resume(id), log }), {
+    ...workerOptions,
+    connection: connect(),
+    concurrency: 1,
+  });
+  controlWorker.on('error', (error) => log('warn', 'worker error', { err: error.message }));
   for (const worker of [batchWorker, fanoutWorker]) {
     worker.on('error', (error) => log('warn', 'worker error', { err: error.message }));
     worker.on('failed', (job, error) => {
@@ -148,14 +179,14 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       }
     });
   }
-  await Promise.all([batchWorker.waitUntilReady(), fanoutWorker.waitUntilReady()]);
+  await Promise.all([batchWorker.waitUntilReady(), fanoutWorker.waitUntilReady(), controlWorker.waitUntilReady()]);
 
   return {
     async close(timeoutMs = config.SHUTDOWN_TIMEOUT_MS) {
       stopping = true;
       const graceful = (async () => {
-        await Promise.all([batchWorker.close(), fanoutWorker.close()]);
-        await batchQueue.close();
+        await Promise.all([batchWorker.close(), fanoutWorker.close(), controlWorker.close()]);
+        await Promise.all([batchQueue.close(), controlQueue.close(), service.close()]);
         await liveness.stop(true);
         return true;
       })();

@@ -26,12 +26,18 @@ function statusList(value: string): SubscriberStatus[] {
   });
 }
 
+function nonNegativeInteger(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
+  return Number(value);
+}
+
 /** Ops changes are logged with who made them and why. */
 const reason: OptionSpec = { flags: '--reason <text>', description: 'why (logged with who made the change)' };
 const by: OptionSpec = { flags: '--by <name>', description: 'who, if not the login name' };
 
 const subscribers = () => import('./commands/subscribers.ts');
 const campaignControl = () => import('./commands/campaign-control.ts');
+const lists = () => import('./commands/lists.ts');
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -194,10 +200,72 @@ export const COMMANDS: readonly CommandSpec[] = [
         usesDevStack: true,
       },
       {
+        name: 'reindex',
+        description: 'Index every stored subscriber for the console search (once after upgrading; again after a crash between a write and its index entry). Safe while other processes write.',
+        load: lazy(subscribers, 'reindex'),
+        usesDevStack: true,
+      },
+      {
         name: 'lists',
         description: 'Show every list with its visibility and its members counted by status and language.',
         options: [{ flags: '--json', description: 'print JSON instead of a table' }],
         load: lazy(subscribers, 'lists'),
+        usesDevStack: true,
+      },
+    ],
+  },
+  {
+    name: 'lists',
+    description: 'Manage lists as a whole: create, rename (a new title; the name and the List-Id stay), describe, delete.',
+    commands: [
+      {
+        name: 'create',
+        description: 'Create an empty list (private unless --public).',
+        arguments: [{ name: '<list>', description: 'list name: 1–64 letters, digits, dot, dash or underscore; it never changes' }],
+        options: [
+          { flags: '--title <text>', description: 'title shown in the console' },
+          { flags: '--description <text>', description: 'what the list is for' },
+          { flags: '--public', description: 'the sign-up form may name it' },
+          { ...reason, default: 'created by ops' },
+          by,
+        ],
+        load: lazy(lists, 'create'),
+        usesDevStack: true,
+      },
+      {
+        name: 'rename',
+        description: "Give a list a new title. Its name (what --list and the sign-up form use) and its List-Id header stay, so readers' mail filters keep working.",
+        arguments: [
+          { name: '<list>', description: 'list name' },
+          { name: '<title>', description: 'the new title' },
+        ],
+        options: [{ ...reason, default: 'renamed by ops' }, by],
+        load: lazy(lists, 'rename'),
+        usesDevStack: true,
+      },
+      {
+        name: 'describe',
+        description: 'Show a list (title, description, visibility, counts, campaigns not over on it), or set its description.',
+        arguments: [
+          { name: '<list>', description: 'list name' },
+          { name: '[description]', description: 'new description ("" clears it); omitted: only show' },
+        ],
+        options: [{ ...reason, default: 'described by ops' }, by, { flags: '--json', description: 'print JSON' }],
+        load: lazy(lists, 'describe'),
+        usesDevStack: true,
+      },
+      {
+        name: 'delete',
+        description:
+          'Delete a list: every member is taken off it (remembered as having left it, so no import under the name brings them back); the subscribers stay. ' +
+          'Refused while a campaign to it is not over, and for DEFAULT_LIST.',
+        arguments: [{ name: '<list>', description: 'list name' }],
+        options: [
+          { flags: '--confirm <members>', description: 'the number of members the list has now (see `lists describe`); required', parse: nonNegativeInteger, required: true },
+          reason,
+          by,
+        ],
+        load: lazy(lists, 'remove'),
         usesDevStack: true,
       },
     ],

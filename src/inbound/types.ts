@@ -5,8 +5,8 @@
  * events to the ledger and the subscriber states; tests hand in the in-memory one.
  */
 
-/** Where an event came from. */
-export type ReturnSource = 'smtp' | 'imap' | 'ses' | 'postmark' | 'mailgun';
+/** Where an event came from: a receiver of the return path, or `send`, the SMTP answer during the send. */
+export type ReturnSource = 'smtp' | 'imap' | 'ses' | 'postmark' | 'mailgun' | 'send';
 
 /**
  * Who and what an event is about, as far as the report tells. A VERP token gives campaign

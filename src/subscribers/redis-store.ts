@@ -6,6 +6,7 @@ import { DepescheError } from '../errors.ts';
 import { LANGS, type Lang } from '../core/lang.ts';
 import { consentEvent, type Actor, type ConsentEvent, type Wording } from './consent.ts';
 import { isSubscriberId, newSubscriberId, newSubscriberIds } from './ids.ts';
+import { SearchIndex, type Indexed } from './search-index.ts';
 import { TRANSITIONS, type TransitionName } from './states.ts';
 import { SUBSCRIBER_STATUSES, type Consent, type ListPage, type Subscriber, type SubscriberStatus, type SubscriberStore } from './types.ts';
 import { checkListName, checkName, emailKey, normalizeEmail } from './validate.ts';
@@ -207,12 +208,15 @@ const RETRIES = 5;
 export class RedisSubscriberStore implements SubscriberStore {
   readonly redis: Redis;
   readonly keys: Keyspace;
+  /** Addresses and names for the console's search, kept on every write that sets them. */
+  readonly search: SearchIndex;
   #layout: Promise<void> | undefined;
   readonly #archived = new Set<string>();
 
   constructor(redis: Redis, keys: Keyspace) {
     this.redis = redis;
     this.keys = keys;
+    this.search = new SearchIndex(redis, keys);
   }
 
   #sub(id: string): string {
@@ -443,6 +447,9 @@ export class RedisSubscriberStore implements SubscriberStore {
         if (error) throw new DepescheError('E_REDIS', `Reading subscribers failed: ${error.message}`, { cause: error });
         return ids as (string | null)[];
       });
+      // The names being replaced, so the search index lets go of them (search-index.ts).
+      const renamed = pending.flatMap((i, j) => (found[j] && prepared[i]!.name ? [found[j]!] : []));
+      const before = new Map((await this.getMany(renamed)).flatMap((s): [string, Indexed][] => (s ? [[s.id, s]] : [])));
       const now = new Date();
       const head = [
         String(now.getTime()),
@@ -497,6 +504,13 @@ export class RedisSubscriberStore implements SubscriberStore {
         });
       });
       pending = retry;
+      const indexed = chunks.flat().flatMap((i): Indexed[] => {
+        const result = results[i];
+        if (!result || retry.includes(i)) return [];
+        const { email, name } = prepared[i]!;
+        return result.outcome === 'created' || (result.outcome === 'updated' && name) ? [{ id: result.id, email, name }] : [];
+      });
+      await this.search.update(indexed, before);
     }
     return results as UpsertResult[];
   }
@@ -637,6 +651,7 @@ export class RedisSubscriberStore implements SubscriberStore {
           lists.join(','),
         ]),
       );
+      if (result === 1) await this.search.remove(subscriber);
       if (result !== -4) return result === 1;
     }
     throw new DepescheError('E_CONFLICT', `Subscriber ${id} kept changing lists while being erased.`, { hint: 'Run the command again.' });
@@ -688,6 +703,7 @@ export class RedisSubscriberStore implements SubscriberStore {
         input.source,
         json(event),
       ])) as [string];
+      if (outcome === 'mail' && !known) await this.search.update([{ id, email: email.value, name: input.name }]);
       if (outcome === 'mail') return { outcome, id, nonce, expiresAt };
       if (outcome === 'throttled' || outcome === 'quiet') return { outcome, id };
       if (input.id) throw notFound(input.id);

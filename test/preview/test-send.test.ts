@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProgram } from '../../src/cli/program.ts';
@@ -79,7 +80,7 @@ describe('depesche test-send', () => {
       expect(mail.from).toBe('briefing@news.example.org');
       expect(mail.parsed.subject).toBe(`[Test] ${subjects[lang]}`);
       const head = mail.raw.split(/\r?\n\r?\n/)[0]!.replace(/\r?\n[ \t]+/g, ' ');
-      expect(head).toMatch(/^List-Unsubscribe: <https:\/\/news\.example\.org\/unsubscribe\/[^>]+>, <mailto:unsubscribe@news\.example\.org\?subject=unsubscribe>\r?$/m);
+      expect(head).toMatch(/^List-Unsubscribe: <https:\/\/news\.example\.org\/unsubscribe\/[^>]+>, <mailto:unsubscribe@news\.example\.org>\r?$/m);
       expect(head).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
       expect(head).toMatch(/^List-Id: "proof" <proof\.news\.example\.org>\r?$/m);
       expect(head).toMatch(/^Message-ID: <[^>]+@news\.example\.org>\r?$/m);
@@ -88,6 +89,29 @@ describe('depesche test-send', () => {
       expect(mail.parsed.text).toBeTruthy();
     }
     expect(smtp.mails.map((m) => String(m.parsed.headers.get('content-language'))).sort()).toEqual(['de', 'en']);
+  });
+
+  it('signs proofs with DKIM like a campaign (the same transport settings), and an outside verifier accepts them', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const before = smtp.mails.length;
+    const result = await inProcess(['test-send', slug, '--to', 'editor@example.org', '--lang', 'de', '--dir', content.dir], {
+      SMTP_URL: smtp.url,
+      DKIM_DOMAIN: 'news.example.org',
+      DKIM_SELECTOR: 'proof2026',
+      DKIM_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    });
+    expect(result.stderr).toBe('');
+    await smtp.waitFor(before + 1);
+    const raw = smtp.mails[before]!.raw;
+    const head = raw.split(/\r?\n\r?\n/)[0]!.replace(/\r?\n[ \t]+/g, ' ');
+    expect(head).toMatch(/^DKIM-Signature: .*d=news\.example\.org;.*s=proof2026;/m);
+    expect(head).toMatch(/^DKIM-Signature: .*h=[^;]*list-unsubscribe/im);
+    if (spawnSync('/usr/bin/python3', ['-c', 'import dkim'], { stdio: 'ignore' }).status === 0) {
+      const records = { 'proof2026._domainkey.news.example.org': `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}` };
+      const input = JSON.stringify([{ message: Buffer.from(raw).toString('base64'), records }]);
+      const verdicts = JSON.parse(execFileSync('/usr/bin/python3', [resolve(repo, 'test/support/dkim-verify.py')], { input }).toString()) as { ok: boolean }[][];
+      expect(verdicts[0]!.every((v) => v.ok)).toBe(true);
+    }
   });
 
   it('says what is wrong and exits 1 when the server refuses', async () => {

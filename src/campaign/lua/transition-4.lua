@@ -26,7 +26,7 @@ elseif action == 'cancel' then
 elseif action == 'resume' then
   if redis.call('HGET', KEYS[1], 'begunAt') then target = 'sending' else target = 'scheduled' end
   redis.call('HINCRBY', KEYS[1], 'epoch', 1)
-  redis.call('HSET', KEYS[1], 'streak:conn', 0)
+  redis.call('HSET', KEYS[1], 'streak:conn', 0, 'streak:policy', 0)
 elseif action == 'resend' then
   if state == 'done' then
     local holder = redis.call('GET', KEYS[2])

@@ -28,7 +28,7 @@ export async function preview(options: PreviewCommandOptions): Promise<void> {
   if (!isLoopbackHost(options.host)) {
     process.stderr.write(`warning: the preview has no login, and ${options.host} is reachable from other machines.\n`);
   }
-  const transport = createSmtpTransport({ SMTP_URL: config.SMTP_URL, SMTP_POOL_SIZE: 1 });
+  const transport = createSmtpTransport({ ...config, SMTP_POOL_SIZE: 1 });
   const server = await startPreviewServer({
     port: options.port,
     host: options.host,

@@ -17,17 +17,17 @@ import { withRedis } from '../redis.ts';
 // The actions of `depesche subscribers …`; their arguments and options are in ../registry.ts.
 
 /** A store for one command, over {@link withRedis}. */
-function withStore<T>(fn: (store: RedisSubscriberStore, config: Config) => Promise<T>): Promise<T> {
+export function withStore<T>(fn: (store: RedisSubscriberStore, config: Config) => Promise<T>): Promise<T> {
   return withRedis((redis, config) => fn(new RedisSubscriberStore(redis, keyspace(config.DEPESCHE_PREFIX)), config));
 }
 
-interface Attribution {
+export interface Attribution {
   reason?: string;
   by?: string;
 }
 
 /** Who ran an ops command, for the consent log: `cli:<login>`, or `--by`. */
-function actor(options: Attribution): Actor {
+export function actor(options: Attribution): Actor {
   let login = 'unknown';
   try {
     login = userInfo().username;
@@ -144,6 +144,8 @@ export function forget(email: string, options: Attribution): Promise<void> {
   return withStore(async (store) => {
     const subscriber = await findSubscriber(store, email);
     await store.forget(subscriber.id, actor(options));
+    // The index sweep runs in the background; the connection must outlive it.
+    await store.search.settled();
     process.stdout.write(`${subscriber.email}: erased (was on ${subscriber.lists.length ? subscriber.lists.join(', ') : 'no list'})\n`);
   });
 }
@@ -194,5 +196,16 @@ export function lists(options: { json?: boolean }): Promise<void> {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
     process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
+  });
+}
+
+export function reindex(): Promise<void> {
+  return withStore(async (store) => {
+    const started = performance.now();
+    const count = await store.search.rebuild((ids) => store.getMany(ids), (done) => {
+      if (process.stderr.isTTY) process.stderr.write(`\rindexed ${done}`);
+    }, { force: true });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    process.stdout.write(`indexed ${count} subscribers for search in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   });
 }

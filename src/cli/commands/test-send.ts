@@ -16,7 +16,7 @@ export async function testSend(slug: string, options: TestSendOptions): Promise<
   const request = parseProofRequest(slug, { to: options.to, lang: options.lang });
   const { compiler, publicUrl } = compilerFor(options);
   const editions = await compiler.compile(slug);
-  const transport = createSmtpTransport({ SMTP_URL: config.SMTP_URL, SMTP_POOL_SIZE: 1 });
+  const transport = createSmtpTransport({ ...config, SMTP_POOL_SIZE: 1 });
   try {
     const sent = await sendProof(editions, request, transport, { from: config.MAIL_FROM, publicUrl, ...proofSettingsOf(config) });
     for (const proof of sent) process.stdout.write(`sent ${proof.lang} proof to ${request.to}: ${proof.subject}\n`);

@@ -20,6 +20,9 @@ import { inboxRoutes } from './inbox.ts';
 import { html } from '../shared/html.ts';
 import { notFoundPages, page, staticAssets } from './layout.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { subscribersPages } from './subscribers-pages.ts';
+import { listsPages } from './lists-page.ts';
+import { importPages } from './import-page.ts';
 
 export interface AdminAppDeps {
   config: Pick<Config, 'ADMIN_HOST' | 'ADMIN_TOKEN'>;
@@ -47,6 +50,8 @@ export interface AdminAppDeps {
   issues?: () => Promise<IssueChoice[]>;
   /** Default list in the send form. */
   defaultList?: string;
+  /** The list the sign-up form joins (DEFAULT_LIST): public by default, never deleted from the console. */
+  signupList?: string;
   /** Why real sends are refused (development URLs); the campaigns page says so. */
   sendRefusal?: string[];
 }
@@ -106,6 +111,10 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
   if (deps.subscribers) {
     const subscribers = deps.subscribers;
     subscribersApi(app, () => subscribers);
+    // The console's subscriber, list and import pages.
+    subscribersPages(app, { store: subscribers });
+    listsPages(app, { store: subscribers, defaultList: deps.signupList });
+    importPages(app, { store: subscribers });
   }
   campaignsPage(app, { campaigns: deps.campaigns, issues: deps.issues, lists: deps.lists, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
   if (deps.inbox) inboxRoutes(app, deps.inbox);
@@ -144,6 +153,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
           'Admin',
           html`<h1>Depesche admin</h1><ul>
 <li><a href="/campaigns">Campaigns</a>: start, schedule, pause, resume, cancel</li>
+${deps.subscribers ? html`<li><a href="/subscribers">Subscribers</a>, <a href="/lists">lists</a> and <a href="/import">import</a></li>` : ''}
 ${deps.inbox ? html`<li><a href="/inbox">Dev inbox</a>: every mail sent in dev</li>` : ''}
 <li><a href="/queues">Queues</a>: the BullMQ dashboard</li>
 <li><a href="/api">Ops API</a>, <a href="/metrics">metrics</a>, <a href="/healthz">health</a></li></ul>`,

@@ -9,6 +9,8 @@ export interface MetricsSources {
    * from the ledger's counters. They only grow, so Prometheus can take `rate()` of them.
    */
   deliveries?: () => Promise<Record<string, number>>;
+  /** What came back, by kind (hard and soft bounce, rejection, complaint, unsubscribe) and where it was read (inbound/counts.ts). */
+  returns?: () => Promise<{ kind: string; source: string; count: number }[]>;
   /** Extra exposition text appended as is: the SMTP latency histogram from Redis (smtp-latency.ts). */
   smtpLatency?: () => Promise<string>;
 }
@@ -79,9 +81,24 @@ export function createMetrics(initial: MetricsSources = {}): Metrics {
     },
   });
 
+  new Counter({
+    name: 'depesche_returns_total',
+    help: 'Bounces, policy rejections, complaints and mailto unsubscribes by kind, and where they were read: send (the SMTP answer) or the return path (smtp, imap, ses, postmark, mailgun).',
+    labelNames: ['kind', 'source'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const read = sources.returns;
+      if (!read) return;
+      await guarded('returns', async () => {
+        for (const { kind, source, count } of await read()) if (count > 0) this.inc({ kind, source }, count);
+      });
+    },
+  });
+
   new Gauge({
     name: 'depesche_metrics_source_up',
-    help: 'Whether this scrape could read a source (1) or not (0): queues, deliveries, smtp-latency.',
+    help: 'Whether this scrape could read a source (1) or not (0): queues, deliveries, returns, smtp-latency.',
     labelNames: ['source'],
     registers: [registry],
     async collect() {

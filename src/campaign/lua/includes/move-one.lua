@@ -27,7 +27,7 @@ local function moveOne(k, a)
 
   local count = 0
   if a.streak == 'reset' then
-    redis.call('HSET', k.meta, 'streak:conn', 0)
+    redis.call('HSET', k.meta, 'streak:conn', 0, 'streak:policy', 0)
   elseif a.streak ~= '' then
     count = redis.call('HINCRBY', k.meta, 'streak:' .. a.streak, 1)
   end
