@@ -113,12 +113,6 @@ function smtpConnectionPool(size: number): { send: Send; close(): void } {
 async function sender(): Promise<{ send: Send; close(): Promise<void> | void }> {
   const pooled = (dkim: boolean) => nodemailer.createTransport({ url, pool: true, maxConnections: pool, maxMessages: Infinity, ...(dkim ? { dkim: nodemailerDkim } : {}) } as never);
   switch (way) {
-    case 'fast-path': {
-      // Today's transport: DataStream patched process-wide, the Mailer's private pool, a fake MailMessage.
-      const { createSmtpTransport } = await import('../src/transport/smtp.ts');
-      const transport = createSmtpTransport({ SMTP_URL: url, SMTP_POOL_SIZE: pool });
-      return { send: (i) => { const m = build(i); return transport.sendMail({ envelope: m.envelope, messageId: m.messageId, raw: m.raw }); }, close: () => transport.close() };
-    }
     case 'nodemailer-mime':
     case 'nodemailer-mime-dkim': {
       const transporter = pooled(way.endsWith('dkim'));

@@ -7,6 +7,9 @@
 //   (a) nodemailer `sendMail` on a pooled transporter, MIME built per message (and + DKIM)
 //   (b) the same pool, the MIME built once per edition and each reader's values spliced
 //       in (Depesche's builder), sent as `raw` (and + DKIM, nodemailer's signer)
+//   floor: the transport alone, the same prebuilt MIME through our SMTP client
+//       (src/transport/smtp-client.ts) on the same pool, no Redis, no ledger (and + DKIM,
+//       our signer): what the worker could reach if the ledger cost nothing
 //   Depesche: campaign in Redis, fan-out, batches, ledger, one worker process (and + DKIM,
 //       RSA-2048, signed by src/transport/dkim.ts); BENCH_SEND_WORKERS adds variants
 //
@@ -21,9 +24,11 @@
 // docker-compose.yml runs it). BENCH_SEND_WORKERS: extra worker variants, `;`-separated,
 // each `label: ENV=value … --node-flag …`, e.g.
 //   BENCH_SEND_WORKERS='semi8: WORKER_HEAP_MB=0 --max-semi-space-size=8; none: WORKER_HEAP_MB=0'
-// BENCH_SEND_ROWS: a comma-separated subset of row keys (a, a-dkim, b, b-dkim, depesche,
-// depesche-dkim, and the variants' labels). BENCH_SEND_WORKER_LOG: a file the workers'
-// stdout goes to (for node flags such as --trace-gc).
+// BENCH_SEND_ROWS: a comma-separated subset of row keys (a, a-dkim, b, b-dkim, floor,
+// floor-dkim, depesche, depesche-dkim, and the variants' labels). BENCH_SEND_RATE: the
+// workers' SEND_RATE (default 100000, i.e. unthrottled). BENCH_SEND_WORKER_LOG: a file the workers'
+// stdout goes to (for node flags such as --trace-gc). In a variant, DKIM=1 signs with the
+// bench's key as the depesche-dkim row does.
 // Runnable alone: `node bench/send.ts`.
 import { execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -64,12 +69,29 @@ interface Row {
   measure(): Promise<Figures>;
 }
 
+/** Calls and µs of every command so far, from INFO commandstats. */
+async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const info = await redis.info('commandstats');
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const match of info.matchAll(/cmdstat_([\w|-]+):calls=(\d+),usec=(\d+)/g)) stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  return stats;
+}
+
 /** Total calls of every command so far, from INFO commandstats. */
 async function commandCount(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
   let total = 0;
-  for (const match of info.matchAll(/calls=(\d+)/g)) total += Number(match[1]);
+  for (const { calls } of (await commandStats(redis)).values()) total += calls;
   return total;
+}
+
+/** Per message: the commands called most between two snapshots, with the µs Redis spent in each (BENCH_VERBOSE). */
+function commandBreakdown(before: Map<string, { calls: number; usec: number }>, after: Map<string, { calls: number; usec: number }>, count: number): string {
+  return [...after]
+    .map(([name, { calls, usec }]) => ({ name, calls: (calls - (before.get(name)?.calls ?? 0)) / count, usec: (usec - (before.get(name)?.usec ?? 0)) / count }))
+    .filter((c) => c.calls >= 0.01)
+    .sort((a, b) => b.usec - a.usec)
+    .map((c) => `${c.name} ${c.calls.toFixed(2)}×/${c.usec.toFixed(1)}µs`)
+    .join(', ');
 }
 
 function parseVariants(text: string): { label: string; env: Record<string, string>; flags: string[] }[] {
@@ -104,7 +126,7 @@ export async function run(): Promise<void> {
     DEPESCHE_SECRET: SECRET,
     MAIL_FROM: 'China AI2X Briefing <briefing@example.org>',
     PUBLIC_URL,
-    SEND_RATE: '100000',
+    SEND_RATE: process.env.BENCH_SEND_RATE ?? '100000',
     BATCH_SIZE: '500',
     SMTP_POOL_SIZE: String(POOL),
     WORKER_CONCURRENCY: '4',
@@ -149,9 +171,14 @@ export async function run(): Promise<void> {
   const depesche = (extraEnv: Record<string, string>, flags: string[]) => async (): Promise<Figures> => {
     // BENCH_SEND_WORKER_LOG=<file>: the workers' stdout (e.g. --trace-gc) appended there.
     const log = process.env.BENCH_SEND_WORKER_LOG ? openSync(process.env.BENCH_SEND_WORKER_LOG, 'a') : 'ignore';
-    const worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(root, 'worker/index.ts')], { cwd: root, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', log, 'inherit'] });
+    // A variant's BENCH_WORKER_ROOT runs the worker of another checkout (e.g. an export of
+    // an earlier commit, `git archive <commit> | tar -x -C /tmp/base` with node_modules
+    // linked): before and after in one interleaved run.
+    const workerRoot = extraEnv.BENCH_WORKER_ROOT ?? root;
+    const worker = spawn(join(root, 'node_modules/.bin/node'), [...flags, join(workerRoot, 'worker/index.ts')], { cwd: workerRoot, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', log, 'inherit'] });
     try {
       await sendCampaign('warm-up');
+      const stats = await commandStats(admin);
       const before = { worker: cpuSeconds(worker.pid!), redis: cpuSeconds(redisPid), commands: await commandCount(admin), sink: (await sink.counts()).count };
       const started = performance.now();
       const status = await sendCampaign('bench');
@@ -165,6 +192,7 @@ export async function run(): Promise<void> {
         peakRssMb: peakRssMb(worker.pid!),
       };
       const arrived = (await sink.counts()).count - before.sink;
+      if (process.env.BENCH_VERBOSE) console.log(`    commands per message: ${commandBreakdown(stats, await commandStats(admin), COUNT)}`);
       return { ...figures, note: `sent ${status.sent}, unclear ${status.unclear}, sink got ${arrived}` };
     } finally {
       worker.kill('SIGTERM');
@@ -179,9 +207,12 @@ export async function run(): Promise<void> {
     { key: 'a-dkim', label: '(a) + DKIM (nodemailer)', measure: baseline('nodemailer-mime-dkim', quarter) },
     { key: 'b', label: '(b) same pool, MIME prebuilt, values spliced, raw', measure: baseline('nodemailer-raw', COUNT) },
     { key: 'b-dkim', label: '(b) + DKIM (nodemailer)', measure: baseline('nodemailer-raw-dkim', quarter) },
+    { key: 'floor', label: 'floor: prebuilt MIME, our SMTP client, same pool', measure: baseline('own-client', COUNT) },
+    { key: 'floor-dkim', label: 'floor + DKIM (our signer)', measure: baseline('own-client-dkim', COUNT) },
     { key: 'depesche', label: 'Depesche, one worker, end to end', measure: depesche({}, []) },
     { key: 'depesche-dkim', label: 'Depesche + DKIM (our signer), one worker', measure: depesche(dkimEnv, []) },
-    ...parseVariants(process.env.BENCH_SEND_WORKERS ?? '').map((v) => ({ key: v.label, label: `Depesche, worker ${v.label}`, measure: depesche(v.env, v.flags) })),
+    // A variant with DKIM=1 signs as the depesche-dkim row does.
+    ...parseVariants(process.env.BENCH_SEND_WORKERS ?? '').map((v) => ({ key: v.label, label: `Depesche, worker ${v.label}`, measure: depesche(v.env.DKIM === '1' ? { ...dkimEnv, ...v.env } : v.env, v.flags) })),
   ];
   const wanted = process.env.BENCH_SEND_ROWS?.split(',').map((k) => k.trim());
   const chosen = all.filter((row) => !wanted || wanted.includes(row.key));
@@ -224,7 +255,8 @@ export async function run(): Promise<void> {
   };
   console.log(
     `  summary: Depesche ${fmt(med('depesche', (f) => f.msgsPerSecond))} msgs/s at ${fmt(med('depesche', (f) => f.cpuUs))} µs worker CPU + ${fmt(med('depesche', (f) => f.redisCpuUs))} µs redis per message = ${ratio('depesche', 'a')} (a) and ${ratio('depesche', 'b')} (b); ` +
-      `with DKIM ${ratio('depesche-dkim', 'a-dkim')} (a) and ${ratio('depesche-dkim', 'b-dkim')} (b); worker peak RSS ${fmt(med('depesche', (f) => f.peakRssMb))} MB`,
+      `with DKIM ${ratio('depesche-dkim', 'a-dkim')} (a) and ${ratio('depesche-dkim', 'b-dkim')} (b); ` +
+      `against the transport floor ${ratio('depesche', 'floor')}, with DKIM ${ratio('depesche-dkim', 'floor-dkim')}; worker peak RSS ${fmt(med('depesche', (f) => f.peakRssMb))} MB`,
   );
 }
 

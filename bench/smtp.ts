@@ -1,9 +1,9 @@
 // SMTP transports compared, each in its own process, on the campaign's finished messages
 // of the sample briefing, into the SMTP sink in another process: CPU µs per message of the
 // sending process and msgs/s, interleaved rounds (every way once, then again), medians.
-//   fast-path        today's transport: nodemailer's pool via the Mailer's private
-//                    `transporter`, a hand-made MailMessage, DataStream patched process-wide
-//   nodemailer-raw   nodemailer as documented: a pooled transporter, `raw` messages
+//   nodemailer-raw   nodemailer as documented: a pooled transporter, `raw` messages (the
+//                    baseline; the former worker transport, nodemailer's pool reached through
+//                    private API with its DATA stage patched process-wide, is gone)
 //   smtp-connection  nodemailer's exported SMTPConnection under a ten-line pool of our own
 //   own-client       src/transport/smtp-client.ts
 //   … -dkim          the same with RSA-2048 DKIM (nodemailer's signer, or ours)
@@ -19,7 +19,7 @@ import { loadAverage, median, root, startSinkProcess } from './_support.ts';
 const COUNT = Number(process.env.BENCH_SMTP_COUNT ?? 3000);
 const ROUNDS = Number(process.env.BENCH_SMTP_ROUNDS ?? 3);
 const POOL = Number(process.env.BENCH_SEND_POOL ?? 40);
-const WAYS = (process.env.BENCH_SMTP_WAYS ?? 'fast-path,nodemailer-raw,smtp-connection,own-client,nodemailer-raw-dkim,own-client-dkim').split(',');
+const WAYS = (process.env.BENCH_SMTP_WAYS ?? 'nodemailer-raw,smtp-connection,own-client,nodemailer-raw-dkim,own-client-dkim').split(',');
 const exec = promisify(execFile);
 
 export async function run(): Promise<void> {
@@ -46,9 +46,9 @@ export async function run(): Promise<void> {
     await sink.stop();
   }
   console.log(`smtp: ${COUNT} messages of ${editions.map((e) => `${e.lang} ${Math.round(e.html.length / 1024)} KB`).join(', ')} of HTML per run, pool ${POOL}, ${ROUNDS} interleaved rounds, each way in its own process; load ${load.join(' → ')}`);
-  const base = median(samples.get('fast-path')?.cpu ?? [NaN]);
+  const base = median(samples.get('nodemailer-raw')?.cpu ?? [NaN]);
   for (const [way, { cpu, rate }] of samples) {
-    console.log(`  ${way.padEnd(20)} ${median(cpu).toFixed(0).padStart(6)} µs CPU/msg [${Math.min(...cpu).toFixed(0)}–${Math.max(...cpu).toFixed(0)}]  ${median(rate).toFixed(0).padStart(5)} msgs/s  ${(median(cpu) / base).toFixed(2)}× fast-path CPU`);
+    console.log(`  ${way.padEnd(20)} ${median(cpu).toFixed(0).padStart(6)} µs CPU/msg [${Math.min(...cpu).toFixed(0)}–${Math.max(...cpu).toFixed(0)}]  ${median(rate).toFixed(0).padStart(5)} msgs/s  ${(median(cpu) / base).toFixed(2)}× nodemailer-raw CPU`);
   }
 }
 

@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignRepository } from '../src/campaign/campaigns.ts';
-import { sendKeys } from '../src/campaign/keys.ts';
+import { campaignKeys, sendKeys } from '../src/campaign/keys.ts';
+import { assertNotPruned, pruneLedgers } from '../src/campaign/retention.ts';
 import { RedisLedger } from '../src/campaign/ledger.ts';
 import { createRedis, keyspace } from '../src/config/index.ts';
+import { RedisSubscriberStore } from '../src/subscribers/redis-store.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
 
 let server: TestRedis;
@@ -142,5 +144,144 @@ describe('delivery ledger', () => {
     expect(results[2]).toMatchObject({ kind: 'wait' });
     expect((results[2] as { ms: number }).ms).toBeGreaterThan(50);
     expect((results[2] as { ms: number }).ms).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('group claims and grouped marks (one Redis call for many recipients)', () => {
+  const store = () => new RedisSubscriberStore(redis, keys);
+  const evalCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+
+  it('claims a group with each record as it stood, skips the inactive without a token, and reports the rest', async () => {
+    const rows = ['ann', 'ben', 'cid', 'dora', 'eve', 'fay'].map((name) => ({ email: `${name}-${n}@example.org`, name, lang: 'en' as const }));
+    const made = await store().upsertMany(rows, 'l', { defaultStatus: 'active' });
+    const [ann, ben, cid, dora, eve, fay] = made.map((r) => r.id) as [string, string, string, string, string, string];
+    const [gus] = (await store().upsertMany([{ email: `gus-${n}@example.org`, name: 'gus', lang: 'de' }], 'l', { defaultStatus: 'active' })).map((r) => r.id);
+    const [hal] = (await store().upsertMany([{ email: `hal-${n}@example.org`, name: 'hal', lang: 'en' }], 'other', { defaultStatus: 'active' })).map((r) => r.id);
+    await store().setStatus(cid, 'unsubscribed');
+    const id = await campaign();
+    await ledger.claim(id, 'before', dora, send);
+    await ledger.mark(id, 'before', dora, 'sent');
+    await liveRun('other');
+    await ledger.claim(id, 'other', eve, send);
+    // Campaign rate 10 a second: a burst of 2 tokens; only English readers get an edition.
+    const rate = { ...send, campaignRate: 10, list: 'l', sendLangs: ['en' as const] };
+    const answer = await ledger.claimMany(id, 'run', [ann, cid, 'not-an-id', gus!, hal!, dora, eve, ben, fay], rate);
+    if (answer.kind !== 'ok') throw new Error(`unexpected ${answer.kind}`);
+    expect(answer.entries).toEqual([
+      { kind: 'claimed', recipient: { id: ann, email: rows[0]!.email, name: 'ann', lang: 'en', status: 'active', lists: ['l'] } },
+      { kind: 'skipped', reason: 'inactive' },
+      { kind: 'skipped', reason: 'inactive' },
+      { kind: 'skipped', reason: 'no-edition' },
+      { kind: 'skipped', reason: 'left-list' },
+      { kind: 'done', state: 's' },
+      { kind: 'busy' },
+      { kind: 'claimed', recipient: expect.objectContaining({ id: ben, name: 'ben' }) },
+      { kind: 'wait' },
+    ]);
+    // fay's token is reserved (the bucket goes below zero) and paid for after the wait.
+    expect(answer.reserved).toBe(1);
+    expect(answer.waitMs).toBeGreaterThan(50);
+    expect(answer.waitMs).toBeLessThanOrEqual(100);
+    expect(await ledger.stateOf(id, cid)).toBe('skipped');
+    expect(await campaigns.get(id)).toMatchObject({ skipped: 4 });
+    expect(await redis.hmget(campaignKeys(keys, id).meta, 'skipped:inactive', 'skipped:no-edition', 'skipped:left-list')).toEqual(['2', '1', '1']);
+    // Asking again for its own claims costs this run no token; the waiting one gets its token after the wait.
+    const again = await ledger.claimMany(id, 'run', [ann, ben], rate);
+    expect(again).toMatchObject({ kind: 'ok', waitMs: 0, entries: [{ kind: 'claimed' }, { kind: 'claimed' }] });
+    await new Promise((r) => setTimeout(r, answer.waitMs));
+    // Without its reservation, another caller at this moment finds the bucket empty …
+    expect(await ledger.claimMany(id, 'run', [fay], rate)).toMatchObject({ kind: 'ok', reserved: 1, entries: [{ kind: 'wait' }] });
+    // … with it, fay is claimed at once.
+    expect(await ledger.claimMany(id, 'run', [fay], { ...rate, prepaid: 1 })).toMatchObject({ kind: 'ok', reserved: 0, entries: [{ kind: 'claimed' }] });
+    await campaigns.pause(id, 'stop');
+    expect(await ledger.claimMany(id, 'run', [fay], rate)).toEqual({ kind: 'halt', state: 'paused' });
+  });
+
+  it('writes the marks of one event-loop turn in one call, counting failure streaks in order', async () => {
+    const id = await campaign();
+    for (const x of ['m1', 'm2', 'm3', 'm4']) await ledger.claim(id, 'r', x, send);
+    const before = await evalCalls();
+    const results = await Promise.all([
+      ledger.release(id, 'r', 'm1', { streak: 'conn' }),
+      ledger.release(id, 'r', 'm2', { streak: 'conn' }),
+      ledger.mark(id, 'r', 'm3', 'sent', { streak: 'reset' }),
+      ledger.mark(id, 'r', 'm4', 'bounced', { note: '550 5.1.1 no such user' }),
+      ledger.mark(id, 'other-run', 'm4', 'sent'),
+    ]);
+    expect(await evalCalls()).toBe(before + 1);
+    expect(results).toEqual([{ ok: true, streak: 1 }, { ok: true, streak: 2 }, { ok: true, streak: 0 }, { ok: true, streak: 0 }, { ok: false, streak: 0 }]);
+    expect(await campaigns.get(id)).toMatchObject({ sent: 1, bounced: 1 });
+    expect(await Promise.all(['m1', 'm2', 'm3', 'm4'].map((x) => ledger.stateOf(id, x)))).toEqual([null, null, 'sent', 'bounced']);
+    // The streak went on from where the call left it.
+    await ledger.claim(id, 'r', 'm1', send);
+    expect((await ledger.release(id, 'r', 'm1', { streak: 'conn' })).streak).toBe(1);
+  });
+
+  it('makes groups held back by the rate limit sleep for the time the bucket names: no storm of refused claims', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => ({ email: `rate${i}-${n}@example.org`, lang: 'de' as const }));
+    const ids = (await store().upsertMany(rows, 'l', { defaultStatus: 'active' })).map((r) => r.id);
+    const id = await campaign();
+    const rate = { ...send, campaignRate: 20, list: 'l', sendLangs: ['de' as const, 'en' as const] };
+    let calls = 0;
+    const started = Date.now();
+    // Four batches at once, in groups of five, as a worker runs them.
+    await Promise.all(
+      [0, 1, 2, 3].map(async (b) => {
+        for (let g = 0; g < 2; g++) {
+          let pending = ids.slice(b * 10 + g * 5, b * 10 + g * 5 + 5);
+          let prepaid = 0;
+          while (pending.length > 0) {
+            calls++;
+            const answer = await ledger.claimMany(id, `r${b}`, pending, { ...rate, prepaid });
+            if (answer.kind !== 'ok') throw new Error(answer.kind);
+            pending = pending.filter((_, i) => answer.entries[i]!.kind === 'wait');
+            prepaid = answer.reserved;
+            if (pending.length > 0) await new Promise((r) => setTimeout(r, answer.waitMs));
+          }
+        }
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    // 40 claims at 20/s with a burst of 4: at least 1.8 s. A group that finds too few
+    // tokens reserves the rest and sleeps until they are paid: at most two calls a group.
+    expect(seconds).toBeGreaterThan(1.7);
+    expect(calls).toBeLessThanOrEqual(16);
+    expect(await ledger.unclear(id)).toEqual([]);
+  });
+});
+
+describe('ledger retention', () => {
+  it('reduces a finished ledger past retention to counts and the bounced, failed and unclear readers; a send to the rest refuses it', async () => {
+    const id = await campaign();
+    const live = await campaign();
+    for (const [x, outcome] of [['s1', 'sent'], ['s2', 'sent'], ['b1', 'bounced'], ['f1', 'failed'], ['u1', 'unclear'], ['k1', 'skipped']] as const) {
+      await ledger.claim(id, 'r', x, send);
+      await ledger.mark(id, 'r', x, outcome, outcome === 'sent' || outcome === 'skipped' ? {} : { note: `why ${x}` });
+    }
+    await ledger.claim(live, 'r', 'x', send);
+    await ledger.mark(live, 'r', 'x', 'sent');
+    await campaigns.cancel(id, 'enough');
+    const counts = { sent: 2, bounced: 1, failed: 1, unclear: 1, skipped: 1 };
+    expect(await campaigns.get(id)).toMatchObject(counts);
+
+    // Other tests' campaigns share the keyspace; only this one's lines count.
+    const mine = (found: { id: string; entries: number; dropped: number }[]) => found.filter((c) => c.id === id || c.id === live).map((c) => [c.id, c.entries, c.dropped]);
+    // Not yet: it ended just now.
+    expect(mine(await pruneLedgers(redis, keys, { retentionDays: 365 }))).toEqual([]);
+    const later = Date.now() + 366 * 86_400_000;
+    const dry = await pruneLedgers(redis, keys, { retentionDays: 365, now: later, dryRun: true });
+    expect(mine(dry)).toEqual([[id, 6, 0]]);
+    expect(await redis.hlen(campaignKeys(keys, id).ledger)).toBe(6);
+
+    const pruned = await pruneLedgers(redis, keys, { retentionDays: 365, now: later });
+    expect(mine(pruned)).toEqual([[id, 6, 3]]);
+    expect(await redis.hgetall(campaignKeys(keys, id).ledger)).toEqual({ b1: 'b', f1: 'f', u1: 'u' });
+    expect(await ledger.unclear(id)).toEqual([{ id: 'u1', cause: 'why u1' }]);
+    expect(await campaigns.get(id)).toMatchObject(counts);
+    // The sending campaign keeps everything; a second prune finds nothing more.
+    expect(await ledger.stateOf(live, 'x')).toBe('sent');
+    expect(mine(await pruneLedgers(redis, keys, { retentionDays: 365, now: later }))).toEqual([]);
+    await expect(assertNotPruned(redis, keys, [live, id])).rejects.toThrow(/ledger was pruned on .*send to the rest cannot leave them out/);
+    await assertNotPruned(redis, keys, [live]);
   });
 });

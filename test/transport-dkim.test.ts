@@ -10,6 +10,7 @@ import { prepareEdition } from '../src/campaign/mime.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { mergeMarker } from '../src/render/merge.ts';
 import { createDkimSigner, DKIM_HEADERS, dkimSignerFromConfig } from '../src/transport/dkim.ts';
+import { createCampaignTransport } from '../src/transport/campaign-transport.ts';
 import { createSmtpTransport } from '../src/transport/smtp.ts';
 import { startSmtp } from './support/smtp.ts';
 
@@ -193,12 +194,12 @@ describe('DKIM signer', () => {
     expect(signer.signatureFields(oddParts)).toBe(signer.signatureFields(messy[0]!));
   });
 
-  it.skipIf(verifierMissing)("today's SMTP transport signs campaign messages with both keys on its direct path", async () => {
+  it.skipIf(verifierMissing)("signs with both keys in the worker's campaign transport (from the builder's parts) and in the proof transport (raw)", async () => {
     const smtp = await startSmtp({ parse: false });
     const dir = mkdtempSync(join(tmpdir(), 'dkim-'));
     writeFileSync(join(dir, 'rsa.pem'), rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     writeFileSync(join(dir, 'ed.pem'), ed.privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    const transport = createSmtpTransport({
+    const config = {
       SMTP_URL: smtp.url,
       SMTP_POOL_SIZE: 2,
       DKIM_DOMAIN: DOMAIN,
@@ -206,14 +207,21 @@ describe('DKIM signer', () => {
       DKIM_PRIVATE_KEY_FILE: join(dir, 'rsa.pem'),
       DKIM_ED25519_SELECTOR: 'ed2026',
       DKIM_ED25519_PRIVATE_KEY_FILE: join(dir, 'ed.pem'),
-    });
+    };
+    const campaign = createCampaignTransport(config);
+    const proofs = createSmtpTransport(config);
     try {
       const message = prepared.build(readers[2]!, 'run3');
-      await transport.sendMail({ envelope: message.envelope, messageId: message.messageId, raw: message.raw });
-      const arrived = Buffer.from(smtp.mails[0]!.raw, 'utf8');
-      expect(dkimpy([arrived])[0]!.map((v) => v.ok)).toEqual([true, true]);
+      await campaign.sendMail({ envelope: message.envelope, messageId: message.messageId, raw: message.parts });
+      const again = prepared.build(readers[2]!, 'run4');
+      await campaign.sendMail({ envelope: again.envelope, messageId: again.messageId, raw: again.parts });
+      await proofs.sendMail({ envelope: message.envelope, raw: message.raw });
+      const arrived = smtp.mails.map((mail) => Buffer.from(mail.raw, 'utf8'));
+      expect(arrived).toHaveLength(3);
+      expect(dkimpy(arrived).map((mail) => mail.map((v) => v.ok))).toEqual([[true, true], [true, true], [true, true]]);
     } finally {
-      await transport.close();
+      await campaign.close();
+      await proofs.close();
       await smtp.close();
     }
   });

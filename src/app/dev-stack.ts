@@ -10,6 +10,7 @@ import type { Apps } from './apps.ts';
 import type { RedisSubscriberStore } from '../subscribers/redis-store.ts';
 import { startDevInbox, type DevInbox } from '../transport/dev-inbox.ts';
 import { createSmtpTransport } from '../transport/smtp.ts';
+import { createCampaignTransport } from '../transport/campaign-transport.ts';
 import type { Transport } from '../transport/types.ts';
 import { startDevRedis, type DevRedis } from './dev-redis.ts';
 import { preflightRedis } from './preflight.ts';
@@ -161,7 +162,7 @@ export async function startDevStack(options: DevOptions): Promise<DevStack> {
     const worker = await startWorker({
       config,
       subscribers: apps.store,
-      transport: apps.smtpLatency.instrument(createSmtpTransport(config)),
+      transport: apps.smtpLatency.instrument(createCampaignTransport(config)),
       log: (level, message, fields) => workerLog[level](fields ?? {}, message),
     });
     // Registered last, so it stops first: in-flight messages finish while Redis is still up.

@@ -6,7 +6,7 @@ import { startWorker } from '../campaign/worker.ts';
 import { createRedis, keyspace, loadConfig, requireSecret, type Config } from '../config/index.ts';
 import { loggerFromConfig } from '../log.ts';
 import { RedisSubscriberStore } from '../subscribers/redis-store.ts';
-import { createSmtpTransport } from '../transport/smtp.ts';
+import { createCampaignTransport } from '../transport/campaign-transport.ts';
 import { createSmtpLatencyRecorder } from '../transport/smtp-latency.ts';
 import { preflightRedis } from './preflight.ts';
 import { guardRejections } from './rejection-guard.ts';
@@ -64,7 +64,7 @@ export async function runWorkerProcess(config: Config = loadConfig()): Promise<n
   const worker = await startWorker({
     config,
     subscribers: new RedisSubscriberStore(redis, keys),
-    transport: latency.instrument(createSmtpTransport(config)),
+    transport: latency.instrument(createCampaignTransport(config)),
     log: (level, message, fields) => log[level](fields ?? {}, message),
   });
   log.info({ concurrency: config.WORKER_CONCURRENCY, pool: config.SMTP_POOL_SIZE, rate: config.SEND_RATE }, 'worker ready');

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
 import type { Transport } from '../transport/types.ts';
 import type { CampaignRepository, FrozenEdition, StoredCampaign } from './campaigns.ts';
-import { UNCLEAR_CAUSES, type Ledger, type MarkResult } from './ledger.ts';
+import { UNCLEAR_CAUSES, type ClaimedRecipient, type GroupClaimResult, type Ledger, type MarkResult } from './ledger.ts';
 import type { WorkerLiveness } from './liveness.ts';
 import { prepareEdition, type MessageSettings, type PreparedEdition } from './mime.ts';
 import { classifyFailure, describeFailure, softBounceAtSend } from './outcome.ts';
@@ -11,14 +11,19 @@ import type { SelfPause } from './self-pause.ts';
 import type { ReturnCounts } from '../inbound/counts.ts';
 import type { ReturnSink } from '../inbound/types.ts';
 import { decideRecipient } from './recipient-decision.ts';
-import type { Lang } from '../core/lang.ts';
+import { editionFor } from '../core/edition-fallback.ts';
+import { LANGS, type Lang } from '../core/lang.ts';
 import type { BatchJobData, BatchResult, CampaignSubscribers } from './types.ts';
 
-/** Bounds how many messages one worker process has between claim and mark. */
+/**
+ * Bounds how many messages one worker process has between claim and mark. A group claim
+ * takes a slot for each of its recipients before it asks the ledger, so no claim is ever
+ * made for a message that could not be in flight at once.
+ */
 export class InFlight {
   readonly limit: number;
   #active = 0;
-  #waiting: (() => void)[] = [];
+  #waiting: { n: number; resolve: () => void }[] = [];
 
   constructor(limit: number) {
     this.limit = limit;
@@ -28,18 +33,23 @@ export class InFlight {
     return this.#active;
   }
 
-  async acquire(): Promise<void> {
-    if (this.#active < this.limit) {
-      this.#active++;
+  /** Waits until `n` slots are free (first come, first served) and takes them. */
+  async acquireMany(n: number): Promise<void> {
+    if (n > this.limit) throw new Error(`cannot take ${n} in-flight slots of ${this.limit}`);
+    if (this.#waiting.length === 0 && this.#active + n <= this.limit) {
+      this.#active += n;
       return;
     }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    await new Promise<void>((resolve) => this.#waiting.push({ n, resolve }));
   }
 
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#active--;
+  release(n = 1): void {
+    this.#active -= n;
+    while (this.#waiting.length > 0 && this.#active + this.#waiting[0]!.n <= this.limit) {
+      const next = this.#waiting.shift()!;
+      this.#active += next.n;
+      next.resolve();
+    }
   }
 }
 
@@ -78,53 +88,17 @@ export interface BatchDeps {
   pendingMarks?: Map<string, PendingMark>;
   /** How long to wait before asking again about a recipient another live run holds. @defaultValue 250 */
   busyRetryMs?: number;
+  /**
+   * Recipients claimed per ledger call. A batch waits until this many in-flight slots are
+   * free, then claims them together. @defaultValue a quarter of the in-flight limit, so
+   * three quarters stay in flight (more than the SMTP pool) while a group is claimed
+   */
+  claimGroup?: number;
 }
 
 export type BatchProcessor = (job: Job<BatchJobData, BatchResult>, token?: string, signal?: AbortSignal) => Promise<BatchResult>;
 
-type SubscriberRow = Awaited<ReturnType<CampaignSubscribers['getMany']>>[number];
-
-// Subscribers are read a few at a time ahead, so the inactive are skipped without taking
-// a rate-limit token; each one is read again right after its claim, before sending.
-const READ_AHEAD = 20;
-
-/** Reads ids together; if that fails, one by one, so one unreadable subscriber fails alone. */
-async function readEach(subscribers: CampaignSubscribers, ids: string[]): Promise<(SubscriberRow | Error)[]> {
-  try {
-    return await subscribers.getMany(ids);
-  } catch (error) {
-    if (ids.length === 1) return [asError(error)];
-    return Promise.all(ids.map((id) => subscribers.getMany([id]).then((rows) => rows[0] ?? null, asError)));
-  }
-}
-
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
-
-/**
- * Reads subscribers asked for during one turn of the event loop with one `getMany`: each
- * message re-reads its recipient right after the claim, and on a busy worker dozens of
- * claims are answered per turn; one round trip for all of them instead of one each.
- * Every read still happens after its own claim was answered.
- */
-export function coalescedReader(subscribers: CampaignSubscribers): (id: string) => Promise<SubscriberRow> {
-  let queue: { id: string; resolve: (row: SubscriberRow) => void; reject: (error: unknown) => void }[] = [];
-  const flush = () => {
-    const batch = queue;
-    queue = [];
-    readEach(
-      subscribers,
-      batch.map((q) => q.id),
-    ).then(
-      (rows) => batch.forEach((q, i) => (rows[i] instanceof Error ? q.reject(rows[i]) : q.resolve((rows[i] as SubscriberRow) ?? null))),
-      (error: unknown) => batch.forEach((q) => q.reject(error)),
-    );
-  };
-  return (id) =>
-    new Promise<SubscriberRow>((resolve, reject) => {
-      if (queue.length === 0) setImmediate(flush);
-      queue.push({ id, resolve, reject });
-    });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -186,8 +160,6 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
     return entry;
   };
 
-  const reread = coalescedReader(deps.subscribers);
-
   async function runBatch(job: Job<BatchJobData, BatchResult>, token: string | undefined, signal: AbortSignal | undefined, context: BatchContext): Promise<BatchResult> {
     const data = job.data;
     const { campaignId, batchNo, ids } = data;
@@ -243,7 +215,9 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
     let busy: string[] = [];
     const stop = () => halt !== undefined || deps.stopping() || signal?.aborted === true;
     const fields = (id: string) => ({ campaign: campaignId, batch: batchNo, subscriber: id });
-    const decide = (reader: SubscriberRow) => decideRecipient(reader, campaign, [...editions.keys()] as Lang[]);
+    const decide = (reader: ClaimedRecipient) => decideRecipient(reader, campaign, [...editions.keys()] as Lang[]);
+    // The reader languages that get an edition: the claim script skips the others without a token.
+    const sendLangs = () => LANGS.filter((lang) => editionFor([...editions.keys()] as Lang[], lang, campaign.fallback).kind !== 'skip');
 
     // Every ledger write after a claim goes through here, so a shutdown that cannot wait
     // for Redis any longer can say which answers it could not record.
@@ -266,46 +240,41 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
       if (paused) deps.log('warn', 'campaign paused itself after repeated SMTP connection failures', { campaign: campaignId, last: reason });
     };
 
-    const handle = async (id: string, row: SubscriberRow | Error): Promise<void> => {
-      // How far this recipient got, so an unexpected error is recorded truthfully.
-      let phase: 'before claim' | 'claimed' | 'handed to SMTP' | 'answered' = 'before claim';
+    type Phase = 'before claim' | 'claimed' | 'handed to SMTP' | 'answered';
+    // Whatever goes wrong for one recipient is recorded on that one, as far as it got.
+    const unexpected = async (id: string, phase: Phase, error: unknown): Promise<void> => {
+      const note = `${phase}: ${describeFailure(error)}`;
+      deps.log('error', 'sending to one recipient failed unexpectedly', { ...fields(id), phase, err: describeFailure(error) });
       try {
-        if (row instanceof Error) throw row;
-        const ahead = decide(row);
-        if (ahead.kind === 'skip') {
-          await deps.ledger.skip(campaignId, id, mode, ahead.reason);
-          result.skipped++;
-          return;
+        if (phase === 'before claim') {
+          await deps.ledger.fail(campaignId, id, note);
+          result.failed++;
+        } else if (phase === 'claimed') {
+          await mark(id, 'failed', { note });
+          result.failed++;
+        } else if (phase === 'handed to SMTP') {
+          await mark(id, 'unclear', { note });
+          result.unclear++;
+        } else {
+          // The answer is known but writing it failed: the claim stays, and the retry
+          // of this batch turns it unclear (answer not recorded).
+          unrecorded ??= asError(error);
         }
-        for (;;) {
-          const claim = await deps.ledger.claim(campaignId, run, id, { ...claimBase, version });
-          if (claim.kind === 'claimed') break;
-          if (claim.kind === 'wait') {
-            await sleep(claim.ms);
-            if (stop()) return;
-          } else if (claim.kind === 'stale') {
-            // `update` replaced the editions while this batch was paused: use the new ones.
-            version = claim.version;
-            editions = await editionsOf(campaign, version);
-          } else if (claim.kind === 'busy') {
-            busy.push(id);
-            return;
-          } else if (claim.kind === 'halt') {
-            halt ??= claim.state;
-            return;
-          } else {
-            if (claim.state === 'u') {
-              result.unclear++;
-              deps.log('warn', 'recipient unclear: an earlier run claimed it and recorded no answer; not sent again', fields(id));
-            }
-            return;
-          }
-        }
-        phase = 'claimed';
-        // Read again after the claim (which may have waited for the rate limit): whoever
-        // unsubscribed, bounced or left the list meanwhile gets nothing.
-        const fresh = await reread(id);
-        const choice = decide(fresh);
+      } catch (recordError) {
+        deps.log('error', 'could not record the failure of one recipient', { ...fields(id), err: describeFailure(recordError) });
+        unrecorded ??= asError(recordError);
+      }
+    };
+
+    /** One claimed recipient: build, send, record the answer. */
+    const deliver = async (recipient: ClaimedRecipient): Promise<void> => {
+      const id = recipient.id;
+      let phase: Phase = 'claimed';
+      try {
+        // The claim script skipped whoever is not to be sent to (inactive, off the list, no
+        // edition for their language), reading their record in the same step; the same
+        // decision is made here on that record, and it is the one that counts.
+        const choice = decide(recipient);
         if (choice.kind === 'skip') {
           await mark(id, 'skipped', { note: choice.reason });
           result.skipped++;
@@ -313,12 +282,12 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
         }
         const edition = editions.get(choice.lang);
         if (!edition) throw new Error(`no ${choice.lang} edition in this campaign`);
-        const message = edition.build(fresh!, run);
+        const message = edition.build(recipient, run);
         phase = 'handed to SMTP';
         let failure: unknown;
         let failed = false;
         try {
-          await deps.transport.sendMail({ envelope: message.envelope, messageId: message.messageId, raw: message.raw });
+          await deps.transport.sendMail({ envelope: message.envelope, messageId: message.messageId, raw: message.parts });
         } catch (error) {
           failure = error;
           failed = true;
@@ -369,44 +338,78 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
           }
         }
       } catch (error) {
-        const note = `${phase}: ${describeFailure(error)}`;
-        deps.log('error', 'sending to one recipient failed unexpectedly', { ...fields(id), phase, err: describeFailure(error) });
+        await unexpected(id, phase, error);
+      }
+    };
+
+    /**
+     * Claims a group whose in-flight slots the caller took, and starts a delivery for each
+     * recipient claimed; every slot is given back exactly once (when its delivery ends, or
+     * at once for a recipient not claimed). Those the rate limit holds back have their
+     * tokens reserved and wait, together, for the time the bucket names; then they are
+     * claimed with the tokens already paid, so a busy bucket costs one more call, not a
+     * storm of refused ones.
+     */
+    const claimGroup = async (group: string[], tasks: Promise<void>[]): Promise<void> => {
+      const free = (n: number) => deps.inFlight.release(n);
+      let pending = group;
+      let prepaid = 0;
+      while (pending.length > 0) {
+        let answer: GroupClaimResult;
         try {
-          if (phase === 'before claim') {
-            await deps.ledger.fail(campaignId, id, note);
-            result.failed++;
-          } else if (phase === 'claimed') {
-            await mark(id, 'failed', { note });
-            result.failed++;
-          } else if (phase === 'handed to SMTP') {
-            await mark(id, 'unclear', { note });
-            result.unclear++;
-          } else {
-            // The answer is known but writing it failed: the claim stays, and the retry
-            // of this batch turns it unclear (answer not recorded).
-            unrecorded ??= asError(error);
+          answer = await deps.ledger.claimMany(campaignId, run, pending, { ...claimBase, version, prepaid, list: campaign.list, sendLangs: sendLangs() });
+          if (answer.kind === 'stale') {
+            // `update` replaced the editions while this batch was paused: use the new ones.
+            version = answer.version;
+            editions = await editionsOf(campaign, version);
+            continue;
           }
-        } catch (recordError) {
-          deps.log('error', 'could not record the failure of one recipient', { ...fields(id), err: describeFailure(recordError) });
-          unrecorded ??= asError(recordError);
+        } catch (error) {
+          for (const id of pending) tasks.push(unexpected(id, 'before claim', error).finally(() => free(1)));
+          return;
+        }
+        if (answer.kind === 'halt') {
+          halt ??= answer.state;
+          free(pending.length);
+          return;
+        }
+        const waiting: string[] = [];
+        answer.entries.forEach((entry, i) => {
+          const id = pending[i]!;
+          if (entry.kind === 'claimed') return tasks.push(deliver(entry.recipient).finally(() => free(1)));
+          if (entry.kind === 'wait') return waiting.push(id);
+          free(1);
+          if (entry.kind === 'skipped') result.skipped++;
+          else if (entry.kind === 'busy') busy.push(id);
+          else if (entry.state === 'u') {
+            result.unclear++;
+            deps.log('warn', 'recipient unclear: an earlier run claimed it and recorded no answer; not sent again', fields(id));
+          }
+          return undefined;
+        });
+        pending = waiting;
+        prepaid = answer.reserved;
+        if (pending.length > 0) {
+          await sleep(answer.waitMs);
+          if (stop()) {
+            free(pending.length);
+            return;
+          }
         }
       }
     };
 
+    const groupSize = Math.max(1, Math.min(deps.claimGroup ?? Math.ceil(deps.inFlight.limit / 4), deps.inFlight.limit));
     const sendTo = async (ids: string[]): Promise<void> => {
       const tasks: Promise<void>[] = [];
-      outer: for (let start = 0; start < ids.length; start += READ_AHEAD) {
-        if (stop()) break;
-        const chunk = ids.slice(start, start + READ_AHEAD);
-        const rows = await readEach(deps.subscribers, chunk);
-        for (let i = 0; i < chunk.length; i++) {
-          await deps.inFlight.acquire();
-          if (stop()) {
-            deps.inFlight.release();
-            break outer;
-          }
-          tasks.push(handle(chunk[i]!, rows[i] ?? null).finally(() => deps.inFlight.release()));
+      for (let start = 0; start < ids.length && !stop(); start += groupSize) {
+        const group = ids.slice(start, start + groupSize);
+        await deps.inFlight.acquireMany(group.length);
+        if (stop()) {
+          deps.inFlight.release(group.length);
+          break;
         }
+        await claimGroup(group, tasks);
       }
       // Every claimed message gets its answer marked before the batch gives up its lock.
       for (const settled of await Promise.allSettled(tasks)) {

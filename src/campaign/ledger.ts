@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../config/redis.ts';
+import type { Lang } from '../core/lang.ts';
+import type { SubscriberStatus } from '../subscribers/types.ts';
+import { sendFields, subscriberKey } from '../subscribers/record-key.ts';
 import { campaignKeys, sendKeys, type SendKeys } from './keys.ts';
 import { campaignScripts, type Scripts } from './scripts.ts';
 
@@ -21,9 +24,14 @@ import { campaignScripts, type Scripts } from './scripts.ts';
  * run is still alive is left to that run (`busy`). Claims carry the id of the run that
  * made them, so a command ioredis re-sends after a Redis restart stays idempotent.
  *
- * One script (`mark`) makes every change after a claim, from an expected code to a new
- * one with the counters moved along; later corrections (a bounce that comes back days
- * after `sent`) are the same call with another expected code.
+ * One move (`moveOne` in lua/includes) makes every change after a claim, from an expected
+ * code to a new one with the counters moved along; later corrections (a bounce that comes
+ * back days after `sent`) are the same move with another expected code.
+ *
+ * A worker pays for this in a few Redis calls, not a few per message: `claimMany` claims a
+ * group (reading the campaign's state, each recipient's record and the rate-limit tokens in
+ * the same script), and every move asked for during one turn of the event loop is written
+ * by one `mark-many` call per campaign.
  */
 
 export type LedgerOutcome = 'sent' | 'bounced' | 'failed' | 'unclear' | 'skipped';
@@ -64,6 +72,45 @@ export interface ClaimOptions {
   restOf?: string[];
 }
 
+export interface GroupClaimOptions extends ClaimOptions {
+  /** The campaign's list: whoever left it is skipped. */
+  list: string;
+  /** Reader languages that get an edition (own or fallback); the others are skipped. */
+  sendLangs: readonly Lang[];
+  /** Tokens reserved by the last call for these recipients (its `reserved`). */
+  prepaid?: number;
+}
+
+/** A claimed recipient, as their subscriber record stood at the moment of the claim. */
+export interface ClaimedRecipient {
+  id: string;
+  email: string;
+  name: string;
+  lang: Lang;
+  status: SubscriberStatus;
+  /** The campaign's list when they are on it, else empty. */
+  lists: string[];
+}
+
+/** What a group claim says of one of its recipients. */
+export type GroupClaimEntry =
+  | { kind: 'claimed'; recipient: ClaimedRecipient }
+  /** Not to be sent to (gone, not active, off the list, no edition): recorded as skipped with the reason, no token taken. */
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'done'; state: string }
+  | { kind: 'busy' }
+  /** No rate-limit token for this one yet: ask again after the group's `waitMs`. */
+  | { kind: 'wait' };
+
+export type GroupClaimResult =
+  | { kind: 'halt'; state: string }
+  | { kind: 'stale'; version: number }
+  /**
+   * One entry per id, in order. When some must wait for tokens, their tokens are reserved
+   * (`reserved`) and paid for after `waitMs`: ask again for them then, with `prepaid`.
+   */
+  | { kind: 'ok'; waitMs: number; reserved: number; entries: GroupClaimEntry[] };
+
 export interface MarkOptions {
   /** Why it failed, bounced or is unclear; kept for ops. */
   note?: string;
@@ -88,6 +135,11 @@ export interface UnclearEntry {
 
 export interface Ledger {
   claim(campaignId: string, run: string, id: string, options: ClaimOptions): Promise<ClaimResult>;
+  /**
+   * Claims a group in one step: the campaign's state, each recipient's entry and subscriber
+   * record, and the tokens. The caller must be able to have all of `ids` in flight at once.
+   */
+  claimMany(campaignId: string, run: string, ids: string[], options: GroupClaimOptions): Promise<GroupClaimResult>;
   /** Records the answer to this run's claim. */
   mark(campaignId: string, run: string, id: string, outcome: LedgerOutcome, options?: MarkOptions): Promise<MarkResult>;
   /** Gives a claim back after an answer that proves nothing arrived, so a retry sends it. */
@@ -140,14 +192,72 @@ export class RedisLedger implements Ledger {
     }
   }
 
-  async #move(campaignId: string, id: string, expected: string, code: string, options: MarkOptions = {}): Promise<MarkResult> {
+  async claimMany(campaignId: string, run: string, ids: string[], options: GroupClaimOptions): Promise<GroupClaimResult> {
     const k = campaignKeys(this.#keys, campaignId);
-    const [result, detail] = await this.#scripts.run<[string, number | string]>(
-      'mark',
-      [k.meta, k.ledger, k.unclear, k.notes],
-      [id, expected, code, options.note ?? '', options.streak ?? '', Date.now()],
-    );
-    return { ok: result === 'ok', streak: result === 'ok' ? Number(detail) : 0 };
+    const earlier = options.mode === 'send' ? (options.restOf ?? []).map((other) => campaignKeys(this.#keys, other).ledger) : [];
+    const keys = [k.meta, k.ledger, k.unclear, k.notes, this.#send.runs, this.#send.globalBucket, k.bucket, ...earlier];
+    for (const id of ids) keys.push(subscriberKey(this.#keys, id));
+    const fields = sendFields(options.list);
+    const reply = await this.#scripts.run<[string, string, (string | null)[][]?, number?]>('claim-many', keys, [
+      run, options.mode, options.globalRate, options.campaignRate, options.version, options.prepaid ?? 0, options.sendLangs.join(','),
+      earlier.length, fields.length, ...fields, ...ids,
+    ]);
+    const [kind, detail, entries = [], reserved = 0] = reply;
+    if (kind === 'stale') return { kind, version: Number(detail) };
+    if (kind !== 'ok') return { kind: 'halt', state: detail ?? 'missing' };
+    return {
+      kind: 'ok',
+      waitMs: Number(detail),
+      reserved: Number(reserved),
+      entries: entries.map((entry, i): GroupClaimEntry => {
+        switch (entry[0]) {
+          case 'claimed':
+            return {
+              kind: 'claimed',
+              recipient: { id: ids[i]!, status: (entry[1] ?? '') as SubscriberStatus, email: entry[2] ?? '', name: entry[3] ?? '', lang: (entry[4] ?? '') as Lang, lists: entry[5] ? [options.list] : [] },
+            };
+          case 'done':
+            return { kind: 'done', state: entry[1] ?? '' };
+          case 'skipped':
+            return { kind: 'skipped', reason: entry[1] ?? '' };
+          case 'busy':
+          case 'wait':
+            return { kind: entry[0] };
+          default:
+            throw new Error(`unexpected claim answer ${JSON.stringify(entry)}`);
+        }
+      }),
+    };
+  }
+
+  /** Moves asked for during this turn of the event loop, per campaign; one script call each. */
+  #moves = new Map<string, { args: (string | number)[]; settle: { resolve: (r: MarkResult) => void; reject: (e: unknown) => void }[] }>();
+
+  #move(campaignId: string, id: string, expected: string, code: string, options: MarkOptions = {}): Promise<MarkResult> {
+    let group = this.#moves.get(campaignId);
+    if (!group) {
+      group = { args: [], settle: [] };
+      if (this.#moves.size === 0) setImmediate(() => this.#flushMoves());
+      this.#moves.set(campaignId, group);
+    }
+    group.args.push(id, expected, code, options.note ?? '', options.streak ?? '');
+    return new Promise((resolve, reject) => group.settle.push({ resolve, reject }));
+  }
+
+  #flushMoves(): void {
+    const groups = this.#moves;
+    this.#moves = new Map();
+    for (const [campaignId, { args, settle }] of groups) {
+      const k = campaignKeys(this.#keys, campaignId);
+      this.#scripts.run<[string, number | string][]>('mark-many', [k.meta, k.ledger, k.unclear, k.notes], [Date.now(), ...args]).then(
+        (replies) =>
+          settle.forEach(({ resolve }, i) => {
+            const [result, detail] = replies[i] ?? ['moved', ''];
+            resolve({ ok: result === 'ok', streak: result === 'ok' ? Number(detail) : 0 });
+          }),
+        (error: unknown) => settle.forEach(({ reject }) => reject(error)),
+      );
+    }
   }
 
   mark(campaignId: string, run: string, id: string, outcome: LedgerOutcome, options?: MarkOptions): Promise<MarkResult> {

@@ -8,7 +8,7 @@ import type { Lang } from '../core/lang.ts';
 import { compileMerge, greetingFor, type MergeField, type MergeValues } from '../render/merge.ts';
 import { escapeHtml, stripControl } from '../core/escape.ts';
 import { signToken } from '../subscribers/tokens.ts';
-import { markCanonical } from '../transport/fast-data-stream.ts';
+import { markCanonical } from '../transport/canonical.ts';
 import type { FrozenEdition } from './campaigns.ts';
 import { campaignMessageId } from './message-id.ts';
 import { ReturnAddresses } from '../inbound/return-addresses.ts';

@@ -3,10 +3,10 @@ import type { Lang } from '../core/lang.ts';
 import type { CampaignReader } from './types.ts';
 
 /**
- * Whether one reader of a campaign gets a mail, and which edition. The batch asks twice:
- * for the row read ahead (a skip then costs no claim and no rate-limit token), and for the
- * row read again right after the claim, since the reader may have unsubscribed, left the
- * list or changed language meanwhile.
+ * Whether one reader of a campaign gets a mail, and which edition. The batch asks it for
+ * each reader's record as the claim read it (in the same atomic step). The claim script
+ * makes the same three checks first (lua/claim-many.lua), so that a skip costs no claim
+ * and no rate-limit token; this decision is the one that counts.
  */
 
 /** Why a reader on the list got nothing; the ledger keeps the key as the skip's note and counts each. */
@@ -26,7 +26,7 @@ export interface DecisionCampaign {
 }
 
 /** `reader` is null when the subscriber is gone (erased). `editions` are the campaign's languages. */
-export function decideRecipient(reader: CampaignReader | null, campaign: DecisionCampaign, editions: readonly Lang[]): RecipientDecision {
+export function decideRecipient(reader: Pick<CampaignReader, 'status' | 'lists' | 'lang'> | null, campaign: DecisionCampaign, editions: readonly Lang[]): RecipientDecision {
   if (!reader || reader.status !== 'active') return { kind: 'skip', reason: 'inactive' };
   // The fan-out took the list as it was; whoever left it since gets nothing from it.
   if (!reader.lists.includes(campaign.list)) return { kind: 'skip', reason: 'left-list' };

@@ -23,7 +23,8 @@ export type ScriptName =
   | 'batch-done'
   | 'park'
   | 'claim'
-  | 'mark'
+  | 'claim-many'
+  | 'mark-many'
   | 'heartbeat';
 
 interface ScriptFile {

@@ -10,6 +10,7 @@ import { planEditions } from '../core/edition-fallback.ts';
 import type { Edition } from '../core/edition.ts';
 import { CampaignRepository, freeze, newCampaignId, planView, type SendMode } from './campaigns.ts';
 import { RedisLedger } from './ledger.ts';
+import { assertNotPruned } from './retention.ts';
 import { workersSeen } from './liveness.ts';
 import { BATCH_QUEUE, batchJobId, batchJobOptions, FANOUT_QUEUE, fanoutJobId, fanoutJobOptions } from './queues.ts';
 import { describeSendTime, parseSendTime } from './send-time.ts';
@@ -160,6 +161,7 @@ export class CampaignService {
     if (options.rest && earlier.length === 0) {
       throw new DepescheError('E_INPUT', `Issue ${slug} has no earlier campaign whose rest could be sent.`, { hint: 'Send it without --rest.' });
     }
+    await assertNotPruned(this.#redis, this.keys, earlier);
 
     const counts = await this.#subscribers.countActiveByLang(list);
     const total = LANGS.reduce((sum, lang) => sum + counts[lang], 0);

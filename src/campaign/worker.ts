@@ -3,12 +3,13 @@ import type { Redis } from 'ioredis';
 import { createRedis, keyspace } from '../config/redis.ts';
 import type { Config } from '../config/schema.ts';
 import { requireSecret } from '../config/load.ts';
-import { createSmtpTransport } from '../transport/smtp.ts';
+import { createCampaignTransport } from '../transport/campaign-transport.ts';
 import type { Transport } from '../transport/types.ts';
 import { createBatchProcessor, InFlight, type CampaignLog, type PendingMark } from './batch.ts';
 import { CampaignRepository } from './campaigns.ts';
 import { createFanoutProcessor } from './fanout.ts';
 import { RedisLedger } from './ledger.ts';
+import { pruneLedgers } from './retention.ts';
 import { WorkerLiveness } from './liveness.ts';
 import { describeFailure } from './outcome.ts';
 import { BATCH_QUEUE, batchJobOptions, FANOUT_QUEUE } from './queues.ts';
@@ -21,7 +22,7 @@ import type { BatchJobData, BatchResult, CampaignSubscribers, FanoutJobData } fr
 export interface WorkerDeps {
   config: Config;
   subscribers: CampaignSubscribers;
-  /** Defaults to pooled SMTP from SMTP_URL (and DKIM_* when set). */
+  /** Defaults to the campaign transport: our SMTP client on SMTP_URL (and DKIM_* when set). */
   transport?: Transport;
   /** Reports batch failures, pauses and shutdown; defaults to silence. */
   log?: CampaignLog;
@@ -78,7 +79,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const campaigns = new CampaignRepository(redis, keys);
   const ledger = new RedisLedger(redis, keys);
   const liveness = new WorkerLiveness(redis, keys, config.JOB_LOCK_MS);
-  const transport = deps.transport ?? createSmtpTransport(config);
+  const transport = deps.transport ?? createCampaignTransport(config);
   const pendingMarks = new Map<string, PendingMark>();
   let stopping = false;
 
@@ -130,6 +131,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       ...(config.RETURN_PATH_DOMAIN ? { returnPathDomain: config.RETURN_PATH_DOMAIN } : {}),
     },
     globalRate: config.SEND_RATE,
+    ...(config.CLAIM_GROUP > 0 ? { claimGroup: config.CLAIM_GROUP } : {}),
     pauseAfter: config.PAUSE_AFTER_CONNECTION_FAILURES,
     selfPause,
     returns: new ReturnCounts(redis, keys),
@@ -181,9 +183,21 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   }
   await Promise.all([batchWorker.waitUntilReady(), fanoutWorker.waitUntilReady(), controlWorker.waitUntilReady()]);
 
+  // Ledgers past LEDGER_RETENTION_DAYS are reduced once at start and then daily (retention.ts);
+  // several workers doing it at once only repeat each other's deletes.
+  const prune = () =>
+    pruneLedgers(redis, keys, { retentionDays: config.LEDGER_RETENTION_DAYS }).then(
+      (pruned) => pruned.length > 0 && log('info', 'pruned ledgers past retention', { campaigns: pruned.map((c) => c.id), days: config.LEDGER_RETENTION_DAYS }),
+      (error: unknown) => log('warn', 'could not prune ledgers past retention', { err: describeFailure(error) }),
+    );
+  void prune();
+  const pruneTimer = setInterval(() => void prune(), 86_400_000);
+  pruneTimer.unref();
+
   return {
     async close(timeoutMs = config.SHUTDOWN_TIMEOUT_MS) {
       stopping = true;
+      clearInterval(pruneTimer);
       const graceful = (async () => {
         await Promise.all([batchWorker.close(), fanoutWorker.close(), controlWorker.close()]);
         await Promise.all([batchQueue.close(), controlQueue.close(), service.close()]);

@@ -340,6 +340,25 @@ export const COMMANDS: readonly CommandSpec[] = [
     usesDevStack: true,
   },
   {
+    name: 'campaigns',
+    description: 'Housekeeping of finished campaigns',
+    commands: [
+      {
+        name: 'prune',
+        description:
+          'Reduce the ledgers of campaigns that ended (done or cancelled) more than LEDGER_RETENTION_DAYS ago (default 365) to their counts and the bounced, failed and unclear readers. ' +
+          'Frozen editions stay. Workers do it once a day as well; a pruned campaign cannot be the base of a send to the rest.',
+        options: [
+          { flags: '--dry-run', description: 'only list the campaigns that would be pruned and their ledger sizes' },
+          { flags: '--older-than <days>', description: 'ended at least this many days ago (default: LEDGER_RETENTION_DAYS)', parse: positiveInteger },
+          { flags: '--json', description: 'print JSON' },
+        ],
+        load: lazy(() => import('./commands/campaigns.ts'), 'prune'),
+        usesDevStack: true,
+      },
+    ],
+  },
+  {
     name: 'publish',
     description: 'Put an issue in the public archive without sending it: lint, compile once, freeze. The archive otherwise shows only what campaigns finished sending.',
     arguments: [{ name: '[slug]', description: 'the issue folder under issues/' }],

@@ -78,6 +78,10 @@ export const configSchema = z.object({
   BATCH_SIZE: int(1, 5_000).default(200),
   /** Batch jobs one worker process runs at once. */
   WORKER_CONCURRENCY: int(1, 64).default(4),
+  /** Days a finished campaign keeps its whole ledger; then only counts and the bounced, failed and unclear readers. */
+  LEDGER_RETENTION_DAYS: int(1, 36_500).default(365),
+  /** Recipients a batch claims per ledger call; 0: a quarter of the in-flight bound (2 × SMTP_POOL_SIZE). */
+  CLAIM_GROUP: int(0, 200).default(0),
   /** Consecutive connection failures after which a campaign pauses itself. */
   PAUSE_AFTER_CONNECTION_FAILURES: int(1, 1000).default(10),
   /** Tries per batch before recipients still refused with 4xx or unreachable count as failed. */

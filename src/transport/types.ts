@@ -14,7 +14,8 @@ export interface SentInfo {
  */
 export interface RawOutgoingMessage {
   envelope: { from: string; to: string };
-  raw: Buffer | Readable;
+  /** The whole message, or the parts to write in order (the campaign builder's shared buffers). */
+  raw: Buffer | readonly Buffer[] | Readable;
   messageId?: string;
 }
 
