@@ -21,7 +21,9 @@ describe('workerLinter', () => {
     try {
       const [threaded, direct] = await Promise.all([linter.lint(issue!.slug), compiler.lint(issue!.slug)]);
       expect(threaded).toEqual(direct);
-      expect(await linter.lint('no-such-issue')).toEqual(await compiler.lint('no-such-issue'));
+      // An unknown issue is an error, not a finding, on the thread as in-process.
+      await expect(compiler.lint('no-such-issue')).rejects.toThrow(/no issue named "no-such-issue"/);
+      await expect(linter.lint('no-such-issue')).rejects.toThrow(/no issue named "no-such-issue"/);
     } finally {
       await linter.close();
     }
