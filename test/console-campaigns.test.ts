@@ -102,6 +102,11 @@ describe('console: campaign pages in a browser', () => {
     // A finished campaign offers the send to the rest and nothing that changes it.
     expect(await page.locator('#actions a', { hasText: 'Send to the rest' }).isVisible()).toBe(true);
     for (const verb of ['pause', 'resume', 'cancel', 'update']) expect(await page.locator(`button[data-verb=${verb}]`).isVisible()).toBe(false);
+    // Headed by the issue's title from the frozen edition, linked to the issue, its list and the readers behind the answers.
+    expect(await page.locator('h1').textContent()).toBe('China AI2X Briefing');
+    const hrefs = (selector: string) => page.locator(selector).evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    expect(await hrefs('.page-head .muted a')).toEqual([`/issues/${slugs[0]}`, '/lists/sample']);
+    expect(await hrefs('#reader-links a')).toEqual(['/subscribers?list=sample&status=bounced', '/subscribers?list=sample&status=complained', '/subscribers?list=sample']);
 
     // The list shows it with its bar.
     await page.goto(`${stack.urls.admin}/campaigns`);

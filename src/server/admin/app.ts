@@ -54,6 +54,8 @@ export interface AdminAppDeps {
   signupList?: string;
   /** Why real sends are refused (development URLs); the campaigns page says so. */
   sendRefusal?: string[];
+  /** The issue's title in each frozen edition of a campaign, for its page's heading. */
+  campaignTitles?: (id: string) => Promise<Partial<Record<string, string>>>;
 }
 
 /**
@@ -116,7 +118,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
     listsPages(app, { store: subscribers, defaultList: deps.signupList });
     importPages(app, { store: subscribers });
   }
-  campaignsPage(app, { campaigns: deps.campaigns, issues: deps.issues, lists: deps.lists, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
+  campaignsPage(app, { campaigns: deps.campaigns, issues: deps.issues, lists: deps.lists, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal, titles: deps.campaignTitles });
   if (deps.inbox) inboxRoutes(app, deps.inbox);
 
   const serverAdapter = new FastifyAdapter();

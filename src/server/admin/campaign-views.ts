@@ -171,6 +171,25 @@ export function restLink(lang: Lang, s: CampaignStatus): Html {
   return html`<a class="btn" href="${href}" data-states="${ACTION_STATES.rest.join(' ')}"${(ACTION_STATES.rest as readonly string[]).includes(s.state) ? '' : html` hidden`}>${t(lang, 'admin.campaigns.action.rest')}</a>`;
 }
 
+/** Under a campaign's heading: its issue (linked to the preview), its list (linked to the list's page), its id. */
+export function campaignSubline(lang: Lang, s: CampaignStatus): Html {
+  const list = html`<a href="/lists/${encodeURIComponent(s.list)}">${s.list}</a>`;
+  return html`<a href="/issues/${encodeURIComponent(s.slug)}">${s.slug}</a> · ${new Html(t(lang, 'admin.campaigns.toList', { list: list.value }))} · <code>${s.id}</code>`;
+}
+
+/**
+ * From a campaign to the readers behind its answers: the list's bounced and complained
+ * subscribers (a complaint arrives later and is kept on the reader, not in the ledger), and
+ * the whole list. Each reader's page names the campaign each answer came from.
+ */
+export function readerLinks(lang: Lang, s: CampaignStatus): Html {
+  const to = (status: string) => `/subscribers?${new URLSearchParams({ list: s.list, ...(status ? { status } : {}) }).toString()}`;
+  return html`<nav class="actions" id="reader-links" aria-label="${t(lang, 'admin.campaigns.readers.label')}">
+<a class="btn" href="${to('bounced')}">${t(lang, 'admin.campaigns.readers.bounced', { list: s.list })}</a>
+<a class="btn" href="${to('complained')}">${t(lang, 'admin.campaigns.readers.complained', { list: s.list })}</a>
+<a class="btn" href="${to('')}">${t(lang, 'admin.campaigns.readers.all', { list: s.list })}</a></nav>`;
+}
+
 /** Counts per language, e.g. `DE 3 · EN 3`, for the languages that have readers. */
 export function byLang(lang: Lang, counts: Partial<Record<Lang, number>>): string {
   return LANGS.filter((l) => (counts[l] ?? 0) > 0).map((l) => `${l.toUpperCase()} ${num(lang, counts[l] ?? 0)}`).join(' · ') || '0';
