@@ -293,6 +293,19 @@ describe('refusing to run misconfigured', () => {
     expect(allowed.statusCode).toBe(201);
     expect(allowed.json().warnings.join('\n')).toMatch(/DKIM signing is off/);
     await service.cancel(allowed.json().id);
+
+    // Allowed by flag or by ALLOW_DEV_URLS (as .depesche/dev.env sets it), the dry run says what the real send does.
+    const dryAllowed = await app.inject({ method: 'POST', url: '/api/campaigns', payload: { slug: SLUG, list: LIST, dryRun: true, allowDevUrls: true } });
+    expect(dryAllowed.json().warnings.join('\n')).toMatch(/PUBLIC_URL is http:\/\/127\.0\.0\.1:4001.*\(allowed for this send\)/);
+    expect(dryAllowed.json().warnings.join('\n')).not.toMatch(/would be refused/);
+    const devEnv = new CampaignService({ config: loadConfig({ env: { ...f.vars, PUBLIC_URL: 'http://127.0.0.1:4001', MAIL_FROM: 'Depesche <newsletter@localhost>', ALLOW_DEV_URLS: 'true' } }), subscribers: f.store, compiler: host.compiler });
+    cleanups.push(() => devEnv.close());
+    const devDry = await devEnv.create({ slug: SLUG, list: LIST, dryRun: true });
+    expect(devDry.warnings.join('\n')).not.toMatch(/would be refused/);
+    expect(devDry.warnings.join('\n')).toMatch(/\(allowed for this send\)/);
+    const devReal = await devEnv.create({ slug: SLUG, list: LIST });
+    expect(devReal.state).toBe('scheduled');
+    await devEnv.cancel(devReal.id!);
   }, 30_000);
 });
 

@@ -75,7 +75,19 @@ describe('front matter is YAML, and only YAML', () => {
       const error = errorOf(() => parseFrontMatter(source, 'issues/x/en.md'));
       expect(error.message).toBe('en.md is empty.');
       expect(error.hint).toMatch(/delete the file if this language has no edition/);
+      // The way to send the German edition alone meanwhile.
+      expect(error.hint).toMatch(/put `languages: de` in the front matter of de\.md: en\.md is then a draft and is not sent/);
     }
+    expect(errorOf(() => parseFrontMatter('', 'issues/x/de.md')).hint).toMatch(/`languages: en` in the front matter of en\.md/);
+  });
+
+  it('says that „…“ are not YAML quotes when a value in them holds a colon', () => {
+    const error = errorOf(() => parseFrontMatter(FRONT.replace('subject: Betreff', 'subject: „Hintergrund: Landstrom“'), 'x.md'));
+    expect(error.location?.line).toBe(4);
+    expect(error.message).toBe('The value of subject: starts with „, which YAML does not read as a quote, so the ": " inside it breaks the line.');
+    expect(error.hint).toMatch(/„…“, “…” and »…« are not YAML quotes\. Put the value in straight double quotes, subject: "„Hintergrund: Landstrom“"/);
+    // Written as the hint says, it reads.
+    expect(parseFrontMatter(FRONT.replace('subject: Betreff', 'subject: "„Hintergrund: Landstrom“"'), 'x.md').meta.subject).toBe('„Hintergrund: Landstrom“');
   });
 
   it('reads languages: as a list, a word or a comma list, and refuses others', () => {
@@ -96,8 +108,11 @@ describe('issue files are UTF-8', () => {
   it('refuses a Windows-1252 ("ANSI") file, naming the encoding and the first bad line', () => {
     const bytes = Buffer.concat([Buffer.from(`${FRONT}\nErste Zeile ohne Umlaut.\n`, 'utf8'), Buffer.from(german.repeat(3), 'latin1')]);
     const error = errorOf(() => decodeIssueFile(bytes, 'issues/x/de.md'));
-    expect(error.message).toMatch(/^issues\/x\/de\.md is not UTF-8; it looks like ISO-8859-1 \/ Windows-1252 \(what many editors call "ANSI"/);
+    expect(error.message).toMatch(/^The file is not UTF-8; it looks like ISO-8859-1 \/ Windows-1252 \(what many editors call "ANSI"/);
     expect(error.location).toEqual({ file: 'issues/x/de.md', line: 10 });
+    // As build and lint print it: the path once, with the line.
+    expect(error.format().match(/issues\/x\/de\.md/g)).toHaveLength(1);
+    expect(error.format()).toMatch(/^issues\/x\/de\.md:10: The file is not UTF-8/);
     expect(error.hint).toMatch(/Save the file as UTF-8/);
   });
 
@@ -110,6 +125,7 @@ describe('issue files are UTF-8', () => {
   it('refuses a file over the size limit before reading it as text', () => {
     const error = errorOf(() => decodeIssueFile(new Uint8Array(MAX_ISSUE_BYTES + 1), 'issues/x/de.md'));
     expect(error.message).toMatch(/an issue file may be at most 2 MB/);
+    expect(error.format().match(/issues\/x\/de\.md/g)).toHaveLength(1);
     expect(error.hint).toMatch(/clipped by Gmail/);
   });
 });
@@ -137,9 +153,31 @@ describe('compiling issues typed by people', () => {
     expect(edition!.html).toContain('<strong>Henrik Bork</strong>');
     await scratch.write('issues/quotes/de.md', briefing('signature=”Henrik Bork'));
     const error = await compileError('quotes');
-    expect(error.message).toMatch(/the curly closing quote ” \(U\+201D\) has no matching closing mark/);
+    expect(error.message).toMatch(/the value of signature opens with the curly closing quote ” \(U\+201D\), which only the curly closing quote ” \(U\+201D\) closes, and there is none on the line/);
     expect(error.location?.line).toBe(9);
+
+    // Guillemets pair both ways; German „…“ too.
+    await scratch.write('issues/quotes/de.md', briefing('signature=»Henrik Bork« role=«Gründer»'));
+    const [guillemets] = await createCompiler({ contentDir: scratch.dir }).compile('quotes');
+    expect(guillemets!.html).toContain('Gründer');
   });
+
+  // Each mark closes only with its own partner; a mark of another pair must not end a value.
+  const mismatched: [attrs: string, message: RegExp][] = [
+    ['signature=“Henrik Bork role=„Redaktionsleiter“', /the value of signature opens with the curly opening quote “ \(U\+201C\), which only the curly closing quote ” \(U\+201D\) closes, and there is none on the line \(it has „ “\)/],
+    ['signature=„Henrik Bork” role=„Gründer“', /the value of signature opens with „ and runs to the “ after role=…, so it swallows role/],
+    ['signature=«Henrik Bork«', /the value of signature opens with the guillemet « \(U\+00AB\), which only the guillemet » \(U\+00BB\) closes/],
+    ['signature=“Henrik Bork“ role="Gründer"', /opens with the curly opening quote “ \(U\+201C\), which only the curly closing quote ” \(U\+201D\) closes/],
+  ];
+  for (const [attrs, message] of mismatched) {
+    it(`refuses mismatched quotes at file:line: ${attrs}`, async () => {
+      await scratch.write('issues/mismatch/de.md', `---\ntemplate: briefing\ntitle: T\nsubject: S\npreheader: P\ndate: 2026-03-01\n---\n\n::: editorial ${attrs}\nText.\n:::\n`);
+      const error = await compileError('mismatch');
+      expect(error.message).toMatch(message);
+      expect(error.location).toEqual({ file: expect.stringMatching(/issues\/mismatch\/de\.md$/), line: 9 });
+      expect(error.hint).toMatch(/each opening mark with its own closing one/);
+    });
+  }
 
   it('compiles an issue of 1 MB in seconds', async () => {
     const paragraph = 'Chinas Provinzen werben mit Rechenleistung, Fördergeld und Daten um KI-Firmen; wer zuerst baut, bekommt die besten Standorte. ';

@@ -111,6 +111,25 @@ describe('the IMAP poller against Dovecot', () => {
     expect(await poller().pollOnce()).toEqual({ processed: 0, kept: 0, deferred: 0 });
   });
 
+  it('keeps reports that name a subscriber only by address, and mailto requests from another envelope sender, changing nobody', async () => {
+    current = sink = new MemoryReturnSink({
+      readers: [
+        { id: 'anna', email: 'a.novak@example.net', lists: ['newsletter'] },
+        { id: 'legacy-reader-1', email: 'ole.hansen@example.no', lists: ['newsletter', 'partners'] },
+      ],
+      campaigns: { [CAMPAIGN]: { list: 'newsletter' } },
+    });
+    // No token and no Message-ID lookup: the DSN names Anna by address only, as any stranger could.
+    await deliver(fixture('gmail-dsn-no-verp.eml'));
+    await deliver(Buffer.from(fixture('unsubscribe-legacy.eml').toString().replace('Return-Path: <ole.hansen@example.no>', 'Return-Path: <prank@example.com>')));
+    expect(await poller().pollOnce()).toEqual({ processed: 0, kept: 2, deferred: 0 });
+    expect(sink.readers.get('anna')!.status).toBe('active');
+    expect(sink.readers.get('legacy-reader-1')!.lists.size).toBe(2);
+    expect(sink.unmatched).toHaveLength(2);
+    expect((await subjects(['Depesche', 'Unreadable'])).sort()).toEqual(['Delivery Status Notification (Failure)', 'unsubscribe']);
+    expect(log.lines().filter((l) => /unmatched, no reader changed/.test(String(l.msg)))).toHaveLength(2);
+  });
+
   it('with no processed folder, flags messages seen and leaves them in place', async () => {
     await deliver(fixture('arf-yahoo.eml'));
     expect(await poller({ processedMailbox: '' }).pollOnce()).toMatchObject({ processed: 1 });

@@ -145,9 +145,20 @@ describe('unsubscribes by mail', () => {
     expect(event).toMatchObject({ kind: 'unsubscribe', legacy: false, reader: { ...byToken, email: 'mei.lin@gmail.com' } });
   });
 
-  it('to the token-less mailto of older mails: the sender address, marked legacy', async () => {
-    const event = only(await viaSmtp(fixture('unsubscribe-legacy.eml'), { envelope: { from: 'ole.hansen@example.no', to: ['unsubscribe@example.org'] } }));
-    expect(event).toMatchObject({ kind: 'unsubscribe', legacy: true, reader: { email: 'ole.hansen@example.no', by: 'address' } });
+  it('to the token-less mailto of older mails: the sender address, marked legacy, when the envelope sender agrees with the From', async () => {
+    const event = only(await viaSmtp(fixture('unsubscribe-legacy.eml'), { envelope: { from: 'Ole.Hansen@example.no', to: ['unsubscribe@example.org'] } }));
+    expect(event).toMatchObject({ kind: 'unsubscribe', legacy: true, reader: { email: 'ole.hansen@example.no', by: 'sender' } });
+    // From a mailbox, the Return-Path the final delivery wrote stands for the envelope.
+    expect(only(await viaImap(fixture('unsubscribe-legacy.eml')))).toMatchObject({ reader: { by: 'sender' } });
+  });
+
+  it('to the token-less mailto with another envelope sender, or none: only the address, which acts on nobody', async () => {
+    const other = only(await viaSmtp(fixture('unsubscribe-legacy.eml'), { envelope: { from: 'prankster@example.com', to: ['unsubscribe@example.org'] } }));
+    expect(other).toMatchObject({ kind: 'unsubscribe', legacy: true, reader: { email: 'ole.hansen@example.no', by: 'address' } });
+    const bounceOfIt = only(await viaSmtp(fixture('unsubscribe-legacy.eml'), { envelope: { from: '', to: ['unsubscribe@example.org'] } }));
+    expect(bounceOfIt).toMatchObject({ reader: { by: 'address' } });
+    const noReturnPath = Buffer.from(fixture('unsubscribe-legacy.eml').toString().replace(/^Return-Path:[^\n]*\n/, ''));
+    expect(only(await viaImap(noReturnPath))).toMatchObject({ reader: { by: 'address' } });
   });
 
   it('a vacation notice sent to the unsubscribe address unsubscribes nobody', async () => {

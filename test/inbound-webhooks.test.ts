@@ -276,6 +276,13 @@ describe('Mailgun', () => {
     expect(sink.readers.get(READER.subscriberId)!.status).toBe('bounced');
   });
 
+  it('valid, naming the reader only by address (no metadata, no Message-ID): applied, since the signed webhook vouches for it', async () => {
+    const { 'user-variables': _vars, message: _message, ...byAddress } = mailgunFailed('ev-addr', 'tom@example.com');
+    expect((await postMailgun(mailgunPayload(byAddress))).statusCode).toBe(200);
+    expect(sink.readers.get('reader-2')!.status).toBe('bounced');
+    expect(sink.unmatched).toEqual([]);
+  });
+
   it('forged: a signature under another key, a tampered signature, none at all', async () => {
     expect((await postMailgun(mailgunPayload(mailgunFailed('ev-2', 'mei.lin@example.com'), { key: 'key-someone-else-0123456789abcdef' }))).statusCode).toBe(403);
     const genuine = mailgunPayload(mailgunFailed('ev-3', 'mei.lin@example.com'));

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createCompiler, fillSample, type CompiledEdition } from '../src/render/index.ts';
 import { startPreviewServer, type PreviewServer } from '../src/server/preview/server.ts';
+import { createMarkdown } from '../src/content/markdown.ts';
+import { parseIssue } from '../src/content/load.ts';
+import { minTableWidth, PHONE_TEXT_WIDTH } from '../src/content/table-width.ts';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
 import { ARTICLE, REPO, SAMPLE, scratchContent } from './content-fixtures.ts';
 
@@ -32,6 +35,33 @@ function tableOf(columns: number): string {
   const cols = COLUMNS.slice(0, columns);
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [row(cols.map(([h]) => h)), row(cols.map(() => '---')), ...[0, 1, 2].map((r) => row(cols.map(([, cell]) => cell(r))))].join('\n');
+}
+
+/** Eight columns of figures with their units, as the reviewer's harbour article has them. */
+const NUMBERS = `| Hafen | Anläufe 2025 | mit Landstrom | Quote | Strom (MWh) | Investition (Mio. €) | Förderung (Mio. €) | CO₂ vermieden (t) |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| Hamburg-Altona | 212 | 61 | 28,8 % | 4.870 | 10,5 € | 7,2 Mio. | 1.950 t |
+| Kiel-Ostseekai | 301 | 184 | 61,1 % | 9.960 | 14,2 € | 9,8 Mio. | 3.980 t |
+| **Summe** | **513** | **245** | **47,8 %** | **14.830** | **24,7 €** | **17,0 Mio.** | **5.930 t** |`;
+
+/** Figures with their unit ("28,8 %", "10,5 €") that the browser split across two lines. */
+async function splitFigures(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const broken: string[] = [];
+    for (const cell of document.querySelectorAll('table.data th, table.data td')) {
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const match of (node.textContent ?? '').matchAll(/\d[\d.,]*\s(%|€|t|Mio\.)(?!\p{L})/gu)) {
+          const range = document.createRange();
+          range.setStart(node, match.index);
+          range.setEnd(node, match.index + match[0].length);
+          const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+          if (tops.size > 1) broken.push(match[0]);
+        }
+      }
+    }
+    return broken;
+  });
 }
 
 const ARTICLE_FRONT = (title: string) => `---\ntemplate: article\ntitle: ${title}\nsubject: Tabellen\npreheader: Tabellen auf dem Telefon\ndate: 2026-03-01\n---\n\n`;
@@ -86,6 +116,7 @@ describe('tables and code on phones and desktops', () => {
   beforeAll(async () => {
     let body = 'Ein Absatz vor den Tabellen.\n\n';
     for (let columns = 2; columns <= 8; columns++) body += `Eine Tabelle mit ${columns} Spalten:\n\n${tableOf(columns)}\n\n`;
+    body += `Eine Zahlentabelle mit 8 Spalten:\n\n${NUMBERS}\n\n`;
     body += "Ein Code-Beispiel mit einer langen Zeile:\n\n```\nfunction konfiguration() {\n    return fetch('https://example.org/api/v1/ausgaben?sprache=de&format=json&felder=titel,datum,autor,zusammenfassung,schlagworte,quelle');\n}\n```\n";
     await scratch.write('issues/tables/de.md', ARTICLE_FRONT('Tabellen von zwei bis acht Spalten') + body);
     const compiler = createCompiler({ contentDir: scratch.dir });
@@ -99,6 +130,7 @@ describe('tables and code on phones and desktops', () => {
         const page = await open(width, html);
         try {
           expect(await splitWords(page), `${name} at ${width} px`).toEqual([]);
+          expect(await splitFigures(page), `${name} at ${width} px: a figure keeps its unit`).toEqual([]);
           expect(await pageWidth(page), `${name} at ${width} px`).toBeLessThanOrEqual(width);
           // Every table and code box stays inside the page; what is wider scrolls inside it.
           const boxes = await page.evaluate(() => [...document.querySelectorAll('.table-scroll, .code-scroll')].map((el) => ({ right: el.getBoundingClientRect().right, scrolls: el.scrollWidth > el.clientWidth })));
@@ -110,6 +142,24 @@ describe('tables and code on phones and desktops', () => {
       }
     });
   }
+
+  it('render a table that must scroll at its natural width, as lint estimates it, also without <style>', async () => {
+    const html = editions.find((e) => e.name === 'tables/de')!.html;
+    const doc = parseIssue(createMarkdown(), 'tables', 'de', { file: 'tables/de.md', source: ARTICLE_FRONT('Zahlen') + NUMBERS, mtimeMs: 0 }, new Map([['article', 'markdown']]));
+    const estimate = minTableWidth(doc.outline.sections[0]!.tables[0]!);
+    expect(estimate).toBeGreaterThan(PHONE_TEXT_WIDTH);
+    for (const variant of [html, html.replace(/<style\b[^>]*>[\s\S]*?<\/style>/gi, '')]) {
+      const page = await open(375, variant);
+      try {
+        const widths = await page.evaluate(() => [...document.querySelectorAll('table.data')].map((t) => ({ columns: t.querySelectorAll('tr')[0]!.children.length, width: t.getBoundingClientRect().width, text: t.textContent ?? '' })));
+        const numbers = widths.find((t) => t.text.includes('Landstrom'))!;
+        expect(numbers.width).toBeGreaterThanOrEqual(estimate);
+        expect(await splitFigures(page)).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    }
+  });
 
   it('keep the code block\'s indentation and its long line inside the box', async () => {
     const page = await open(375, editions.find((e) => e.name === 'tables/de')!.html);
@@ -146,6 +196,41 @@ describe('the German-only sample article', () => {
       expect(view.endnotes).toBe(1);
     } finally {
       await page.close();
+    }
+  });
+});
+
+describe('a long German title and a code box on a phone', () => {
+  // 73 characters, as a real background piece is titled.
+  const TITLE = 'Landstrom in deutschen Seehäfen – warum die Stecker oft ungenutzt bleiben';
+
+  it('keeps the title within three lines at 375 px and the code inside its own grey box, with and without <style>', async () => {
+    expect(TITLE).toHaveLength(73);
+    const body = "Ein Absatz.\n\n```\nfetch('https://example.org/api/v1/ausgaben?sprache=de&format=json&felder=titel,datum,autor,zusammenfassung');\n```\n";
+    await scratch.write('issues/long-title/de.md', ARTICLE_FRONT(TITLE) + body);
+    const [edition] = await createCompiler({ contentDir: scratch.dir }).compile('long-title');
+    const html = fillSample(edition!, PUBLIC_URL).html;
+    for (const variant of [html, html.replace(/<style\b[^>]*>[\s\S]*?<\/style>/gi, '')]) {
+      const page = await open(375, variant);
+      try {
+        const view = await page.evaluate(() => {
+          const h1 = document.querySelector('h1')!;
+          const pre = document.querySelector('pre.code')!;
+          return {
+            lines: Math.round(h1.getBoundingClientRect().height / parseFloat(getComputedStyle(h1).lineHeight)),
+            boxRight: pre.getBoundingClientRect().right,
+            preScrolls: pre.scrollWidth > pre.clientWidth,
+            overflow: getComputedStyle(pre).overflowX,
+          };
+        });
+        if (variant === html) expect(view.lines, 'title lines at 375 px').toBeLessThanOrEqual(3);
+        expect(view.boxRight).toBeLessThanOrEqual(375);
+        // The long line is wider than the box: the grey box itself scrolls, so the text never runs past its border.
+        expect(view.preScrolls).toBe(true);
+        expect(['auto', 'scroll']).toContain(view.overflow);
+      } finally {
+        await page.close();
+      }
     }
   });
 });

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -183,6 +183,38 @@ describe('what comes back, over SMTP, into Redis', () => {
     expect(await f.service.status(id)).toMatchObject({ sent: 1, bounced: 1 });
     expect((await post(genuine)).status).toBe(403);
     expect(await f.service.status(id)).toMatchObject({ sent: 1, bounced: 1 });
+  }, 90_000);
+
+  it('a stranger\'s DSN and ARF naming readers only by address change nobody: kept and counted unmatched; a report quoting our Message-ID is applied', async () => {
+    const f = await makeFixture(host, 3, { RETURN_PATH_DOMAIN });
+    const run = await inbound(f);
+    const { id, mailTo } = await sent(f, 3);
+    const postmaster = `postmaster@${RETURN_PATH_DOMAIN}`;
+    // What a forger can write: a real subscriber's address, a made-up original without our token or a Message-ID we sent.
+    const madeUp = `From: <news@example.org>\r\nTo: <${f.emails[0]}>\r\nMessage-ID: <made.up.1@example.org>\r\nX-Depesche-Campaign: ${id}\r\nSubject: x\r\n\r\n`;
+    await deliver(run, { from: '', to: postmaster }, simulatedReport({ kind: 'bounce', returnPath: postmaster, recipient: f.emails[0]!, original: madeUp }));
+    await deliver(run, { from: 'fbl@mx.example.org', to: postmaster }, simulatedReport({ kind: 'complain', returnPath: postmaster, recipient: f.emails[1]!, original: madeUp.replace(f.emails[0]!, f.emails[1]!) }));
+    await waitUntil('both kept', async () => (await readdir(join(dir, f.prefix)).catch(() => [])).filter((n) => n.endsWith('.eml')).length === 2, 10_000);
+    for (const i of [0, 1]) expect((await f.store.get(f.ids[i]!))?.status).toBe('active');
+    expect(await f.service.status(id)).toMatchObject({ sent: 3, bounced: 0 });
+    const notes = await Promise.all((await readdir(join(dir, f.prefix))).filter((n) => n.endsWith('.json')).map((n) => readFile(join(dir, f.prefix, n), 'utf8')));
+    expect(notes.every((n) => /unmatched: (bounce|complaint) that names its reader only by address/.test(n))).toBe(true);
+    const metrics = async () => createMetrics({ returns: () => new ReturnCounts(redis.client(), keyspace(f.prefix)).read() }).render();
+    expect(await metrics()).toContain('depesche_returns_total{kind="unmatched",source="smtp"} 2\n');
+
+    // A genuine report to the same mailbox that quotes the Message-ID we sent (and no token) names its reader.
+    const original = mailTo(2).raw.replace(/^List-Unsubscribe(-Post)?:.*\r\n(\s+.*\r\n)*/gim, '');
+    expect(original).not.toMatch(/unsubscribe\+/);
+    await deliver(run, { from: '', to: postmaster }, simulatedReport({ kind: 'bounce', returnPath: postmaster, recipient: f.emails[2]!, original }));
+    await waitUntil('reader 2 bounced', async () => (await f.store.get(f.ids[2]!))?.status === 'bounced', 10_000);
+    expect(await f.service.status(id)).toMatchObject({ sent: 2, bounced: 1 });
+    expect(await metrics()).toContain('depesche_returns_total{kind="hard-bounce",source="smtp"} 1\n');
+
+    // The token-less unsubscribe address acts only for a sender whose envelope agrees with the From.
+    await deliver(run, { from: 'prankster@example.com', to: 'unsubscribe@example.org' }, `From: <${f.emails[0]}>\r\nTo: <unsubscribe@example.org>\r\nSubject: unsubscribe\r\n\r\n`);
+    await waitUntil('kept', async () => (await readdir(join(dir, f.prefix))).filter((n) => n.endsWith('.eml')).length === 3, 10_000);
+    expect((await f.store.get(f.ids[0]!))!.lists).toEqual([LIST]);
+    expect(await metrics()).toContain('depesche_returns_total{kind="unmatched",source="smtp"} 3\n');
   }, 90_000);
 
   it('keeps a message it cannot read, and goes on', async () => {

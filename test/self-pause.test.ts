@@ -7,10 +7,16 @@ import { createAutoResumeProcessor, SelfPause, type AutoResumeJob } from '../src
 function setup(resumeAttempts: number, options: { pausable?: boolean; addFails?: boolean } = {}) {
   const hash = new Map<string, number>();
   const redis = {
-    hget: async (_key: string, field: string) => (hash.has(field) ? String(hash.get(field)) : null),
-    hincrby: async (_key: string, field: string, by: number) => {
-      hash.set(field, (hash.get(field) ?? 0) + by);
-      return hash.get(field)!;
+    hmget: async (_key: string, ...fields: string[]) => fields.map((f) => (hash.has(f) ? String(hash.get(f)) : null)),
+    hset: async (_key: string, field: string, value: number) => void hash.set(field, value),
+    multi() {
+      const ops: (() => void)[] = [];
+      const chain = {
+        hincrby: (_key: string, field: string, by: number) => (ops.push(() => hash.set(field, (hash.get(field) ?? 0) + by)), chain),
+        hset: (_key: string, field: string, value: number) => (ops.push(() => hash.set(field, value)), chain),
+        exec: async () => ops.map((op) => op()),
+      };
+      return chain;
     },
   } as unknown as Redis;
   const reasons: string[] = [];
@@ -30,7 +36,7 @@ function setup(resumeAttempts: number, options: { pausable?: boolean; addFails?:
     settings: { connectionFailures: 3, policyRejections: 4, resumeAttempts, resumeDelayMs: 1000 },
     log: (_level, message) => logs.push(message),
   });
-  return { pause, reasons, jobs, logs };
+  return { pause, reasons, jobs, logs, hash };
 }
 
 describe('self-pause', () => {
@@ -44,6 +50,22 @@ describe('self-pause', () => {
     expect(await none.pause.outage('c1', 'x')).toBe(true);
     expect(none.jobs).toEqual([]);
     expect(none.reasons[0]).toMatch(/AUTO_RESUME_ATTEMPTS is 0; fix the SMTP side/);
+  });
+
+  it('counts resumes anew once mail went out after one: a second outage hours later still resumes by itself', async () => {
+    const { pause, reasons, jobs, hash } = setup(2);
+    hash.set('sent', 100);
+    expect(await pause.outage('c1', 'x')).toBe(true);
+    expect(await pause.outage('c1', 'x')).toBe(true); // the first resume did not help: nothing was sent
+    expect(jobs.map((j) => j.data.attempt)).toEqual([1, 2]);
+    hash.set('sent', 180); // the second resume worked: batches sent mail again
+    expect(await pause.outage('c1', 'x')).toBe(true);
+    expect(jobs.map((j) => [j.data.attempt, j.delay])).toEqual([[1, 1000], [2, 2000], [1, 1000]]);
+    expect(reasons[2]).toMatch(/automatic resume 1 of 2\)\.$/);
+    expect(await pause.outage('c1', 'x')).toBe(true);
+    expect(await pause.outage('c1', 'x')).toBe(true); // this outage drags on: used up, waits for ops
+    expect(jobs).toHaveLength(4);
+    expect(reasons[4]).toMatch(/It resumed by itself 2 times/);
   });
 
   it('schedules nothing when it did not pause (ops paused or cancelled first), and says so when scheduling fails', async () => {

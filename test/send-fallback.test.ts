@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CampaignService } from '../src/campaign/service.ts';
 import type { CampaignCompiler } from '../src/campaign/index.ts';
 import { formatStatusLine } from '../src/cli/commands/status.ts';
 import type { Edition } from '../src/core/edition.ts';
@@ -90,6 +92,38 @@ describe('a German-only issue sent to a list of German and English readers', () 
     const json = JSON.parse((await cli(f.vars, 'status', id, '--json')).stdout);
     expect(json).toMatchObject({ skipped: 10, skippedBy: { 'no-edition': 10 }, plan: { skipped: { en: 10 } } });
   }, 90_000);
+});
+
+describe('what send says about the issue, as lint says it', () => {
+  it('prints each lint warning with its relative path and line, and a wrong slug as a wrong slug with the issues there are', async () => {
+    const f = await makeFixture(host, 4);
+    const dry = await cli(f.vars, 'send', GERMAN_ONLY, '--list', LIST, '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    // The 7-column table of the sample: "warning: issues/…/de.md:<line>: This table (7 columns) …", then what to do.
+    const table = /^warning: issues\/2026-02-18-chinas-ki-landkarte\/de\.md:(\d+): This table \(7 columns\) needs about \d+ px.*\(table-width\)\n {2}→ .*fewer columns/m.exec(dry.stderr);
+    expect(table, dry.stderr).not.toBeNull();
+    const lint = await cli(f.vars, 'lint', GERMAN_ONLY);
+    expect(lint.stdout).toContain(`issues/2026-02-18-chinas-ki-landkarte/de.md:${table![1]}: This table (7 columns)`);
+
+    const wrong = await cli(f.vars, 'send', '2026-02-18-chinas-ki-landkart', '--list', LIST, '--dry-run');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/There is no issue named "2026-02-18-chinas-ki-landkart"; issues are: .*2026-02-18-chinas-ki-landkarte/);
+    expect(wrong.stderr).not.toMatch(/lint error/);
+  }, 60_000);
+
+  it('refuses an issue with lint errors, listing each with its relative path, line and what to do', async () => {
+    const f = await makeFixture(host, 2);
+    const file = join(new URL('..', import.meta.url).pathname, 'issues/x/de.md');
+    const linty = new CampaignService({
+      config: f.config,
+      subscribers: f.store,
+      compiler: { compileForSend: async (slug) => ({ editions: tinyEditions(slug), findings: [{ severity: 'error', rule: 'footnote', message: 'The footnote reference [^b] has no note.', hint: 'Write the note "[^b]: …".', file, line: 7 }] }) },
+    });
+    cleanups.push(() => linty.close());
+    const refused = await linty.create({ slug: 'tiny', list: LIST, dryRun: true }).catch((error: unknown) => error as Error);
+    expect(refused).toMatchObject({ code: 'E_LINT' });
+    expect((refused as Error).message).toContain('  issues/x/de.md:7: The footnote reference [^b] has no note. (footnote)\n    → Write the note "[^b]: …".');
+  });
 });
 
 describe('a reader who leaves the list after the fan-out', () => {

@@ -11,7 +11,9 @@ import { describeFailure } from './outcome.ts';
  *
  * - **Outage**: PAUSE_AFTER_CONNECTION_FAILURES connection failures in a row. Nothing is
  *   wrong with the campaign, so it resumes by itself after AUTO_RESUME_DELAY_MS, doubling
- *   each time, at most AUTO_RESUME_ATTEMPTS times per campaign; then it waits for ops. The
+ *   each time, at most AUTO_RESUME_ATTEMPTS times in a row; then it waits for ops. Once mail
+ *   went out again after a resume, the next outage is a new one and starts counting anew
+ *   (a long send with two outages hours apart resumes from both). The
  *   resume is a delayed job in Redis, so a worker restart does not lose it, and it acts only
  *   while the campaign is still paused for that outage (ops who paused, resumed or cancelled
  *   meanwhile win).
@@ -53,6 +55,10 @@ export interface SelfPauseDeps {
 }
 
 const AUTO_RESUMES = 'autoResumes';
+/** The campaign's `sent` counter when it last paused itself for an outage. */
+const SENT_AT_PAUSE = 'autoResumeSent';
+/** The ledger's counter of sent mails in the campaign hash (`lua/includes/ledger-codes.lua`). */
+const SENT = 'sent';
 
 export class SelfPause {
   readonly #deps: SelfPauseDeps;
@@ -69,7 +75,14 @@ export class SelfPause {
   async outage(campaignId: string, last: string): Promise<boolean> {
     const { redis, keys, settings, campaigns, control, log } = this.#deps;
     const meta = campaignKeys(keys, campaignId).meta;
-    const used = Number((await redis.hget(meta, AUTO_RESUMES)) ?? 0);
+    const [usedField, sentField, sentAtPause] = await redis.hmget(meta, AUTO_RESUMES, SENT, SENT_AT_PAUSE);
+    const sent = Number(sentField ?? 0);
+    let used = Number(usedField ?? 0);
+    // Mail went out since the last outage pause: that resume worked, and this is a new outage.
+    if (used > 0 && sentAtPause !== null && sent > Number(sentAtPause)) {
+      used = 0;
+      await redis.hset(meta, AUTO_RESUMES, 0);
+    }
     const what = `Paused after ${settings.connectionFailures} connection failures in a row; last: ${last}.`;
     if (used >= settings.resumeAttempts) {
       const tried = settings.resumeAttempts === 0 ? 'AUTO_RESUME_ATTEMPTS is 0' : `It resumed by itself ${used} times (AUTO_RESUME_ATTEMPTS)`;
@@ -83,10 +96,11 @@ export class SelfPause {
     const paused = await campaigns.autoPause(campaignId, reason);
     if (!paused) return false;
     try {
-      await redis.hincrby(meta, AUTO_RESUMES, 1);
+      await redis.multi().hincrby(meta, AUTO_RESUMES, 1).hset(meta, SENT_AT_PAUSE, sent).exec();
       await control.add('auto-resume', { campaignId, reason, attempt: used + 1 }, {
         delay,
-        jobId: `${campaignId}-auto-resume-${used + 1}`,
+        // Unique per outage (the sent count moved between two), so a later outage's resume is not taken for an earlier one's.
+        jobId: `${campaignId}-auto-resume-${sent}-${used + 1}`,
         attempts: 5,
         backoff: { type: 'exponential', delay: 1000 },
         removeOnComplete: { age: 24 * 3600 },

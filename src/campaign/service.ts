@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { refuseDevUrls } from '../config/preflight.ts';
+import { formatFinding, refuseLintErrors, type FindingText } from '../render/lint/report.ts';
 import { createRedis, keyspace, type Keyspace } from '../config/redis.ts';
 import type { Config } from '../config/schema.ts';
 import { DepescheError } from '../errors.ts';
@@ -15,13 +16,7 @@ import { describeSendTime, parseSendTime } from './send-time.ts';
 import type { BatchJobData, Campaign, CampaignStatus, CampaignSubscribers, FanoutJobData, PlanView } from './types.ts';
 
 /** A lint finding as the campaign code reads it. */
-export interface SendFinding {
-  severity: 'error' | 'warning';
-  message: string;
-  rule?: string;
-  file?: string;
-  line?: number;
-}
+export type SendFinding = FindingText;
 
 /** Compiles an issue once and lints exactly those editions (render's `compileForSend`). */
 export interface CampaignCompiler {
@@ -152,11 +147,10 @@ export class CampaignService {
       throw new DepescheError('E_NOT_FOUND', `There is no list "${list}".`, { hint: 'See the lists with `depesche subscribers lists`.' });
     }
     const warnings: string[] = [];
+    // One decision for the dry run and the real send: a dry run never throws, but says what the send would do.
     const allowDev = options.allowDevUrls === true || this.config.ALLOW_DEV_URLS;
-    if (options.dryRun) {
-      for (const problem of refuseDevUrls(this.config, true)) warnings.push(`${problem}; a real send would be refused without --allow-dev-urls.`);
-    } else {
-      for (const problem of refuseDevUrls(this.config, allowDev)) warnings.push(`${problem} (allowed for this send).`);
+    for (const problem of refuseDevUrls(this.config, allowDev || options.dryRun === true)) {
+      warnings.push(allowDev ? `${problem} (allowed for this send).` : `${problem}; a real send would be refused without --allow-dev-urls.`);
     }
     if (!this.config.DKIM_DOMAIN) {
       warnings.push('DKIM signing is off (DKIM_DOMAIN, DKIM_SELECTOR and a key are unset): Gmail, Yahoo and Outlook want bulk mail signed, and may file it as spam.');
@@ -209,14 +203,8 @@ export class CampaignService {
   async #compileChecked(slug: string, list: string, counts: Record<Lang, number>, warnings: string[], policy = this.config.EDITION_FALLBACK): Promise<Edition[]> {
     const compiler = await this.#compilerFor();
     const { editions, findings } = await compiler.compileForSend(slug);
-    const errors = findings.filter((f) => f.severity === 'error');
-    if (errors.length > 0) {
-      const lines = errors.map((f) => `  ${f.file ? `${f.file}${f.line ? `:${f.line}` : ''}: ` : ''}${f.message}`);
-      throw new DepescheError('E_LINT', `Issue ${slug} has ${errors.length} lint error(s); not sending:\n${lines.join('\n')}`, {
-        hint: `Fix them and check with \`depesche lint ${slug}\`.`,
-      });
-    }
-    warnings.unshift(...findings.filter((f) => f.severity !== 'error').map((f) => f.message));
+    refuseLintErrors(slug, findings, 'sending');
+    warnings.unshift(...findings.filter((f) => f.severity !== 'error').map((f) => formatFinding(f, { label: false })));
     // Readers of a language without an edition get what EDITION_FALLBACK says (the batch
     // decides per reader with the same editionFor); only getting nothing is worth a warning.
     const { skipped } = planEditions(editions.map((e) => e.lang), counts, policy);

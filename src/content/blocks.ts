@@ -105,25 +105,27 @@ function asLink(ctx: Context, tokens: Token[], start: number, end: number): Link
 }
 
 /**
- * Quote pairs an attribute value may use: straight, German („…“ and ‚…‘), English curly
- * (“…” and ‘…’), guillemets (»…« and «…»), and the closing curly mark on both ends
- * (”…”), which some keyboards produce.
+ * Quote pairs an attribute value may use, each opening mark with its own closing one:
+ * straight, German („…“ and ‚…‘), English curly (“…” and ‘…’), guillemets (»…« and «…»),
+ * and the closing curly mark on both ends (”…”), which some keyboards produce. A mark of
+ * another pair does not close a value: “Henrik Bork role=„Redakteur“ would swallow role.
  */
-const QUOTES: [open: string, close: string][] = [
-  ['"', '"'],
-  ["'", "'"],
-  ['„', '“”'],
-  ['‚', '‘’'],
-  ['“', '”“'],
-  ['”', '”'],
-  ['‘', '’'],
-  ['’', '’'],
-  ['»', '«'],
-  ['«', '»'],
-];
+const QUOTES: Record<string, string> = {
+  '"': '"',
+  "'": "'",
+  '„': '“',
+  '‚': '‘',
+  '“': '”',
+  '”': '”',
+  '‘': '’',
+  '’': '’',
+  '»': '«',
+  '«': '»',
+};
 
 /** Unicode names of the quote marks an editor may type, for errors that point at one. */
 const QUOTE_NAMES: Record<string, string> = {
+  '"': 'the straight quote " (U+0022)',
   '“': 'the curly opening quote “ (U+201C)',
   '”': 'the curly closing quote ” (U+201D)',
   '„': 'the German low quote „ (U+201E)',
@@ -136,40 +138,57 @@ const QUOTE_NAMES: Record<string, string> = {
   '´': 'the acute accent ´ (U+00B4)',
 };
 
-/** Reads `key=<quoted value>` at `pos`; null when the text there is not one. */
-function readAttr(rest: string, pos: number): { key: string; value: string; end: number } | null {
+const quoteName = (mark: string) => QUOTE_NAMES[mark] ?? mark;
+
+/** Another `key=<quote>` inside a value: its own closing mark is missing, and it swallowed the next attribute. */
+const SWALLOWED = new RegExp(`(?:^|\\s)([A-Za-z]+)\\s*=\\s*[${Object.keys(QUOTES).join('')}]`);
+
+/**
+ * Reads `key=<quoted value>` at `pos`: the attribute, null when the text there is not
+ * one, or a problem with its quotes (what was typed and what would close it).
+ */
+function readAttr(rest: string, pos: number): { key: string; value: string; end: number } | { problem: string } | null {
   const head = /([A-Za-z]+)\s*=\s*/y;
   head.lastIndex = pos;
   const match = head.exec(rest);
   if (!match) return null;
+  const key = match[1]!;
   const start = head.lastIndex;
-  const open = rest[start];
-  const pair = QUOTES.find(([o]) => o === open);
-  if (!pair) return null;
-  for (let i = start + 1; i < rest.length; i++) {
-    if (pair[1].includes(rest[i]!)) {
-      let end = i + 1;
-      while (end < rest.length && /\s/.test(rest[end]!)) end++;
-      return { key: match[1]!, value: rest.slice(start + 1, i), end };
-    }
+  const open = rest[start]!;
+  const close = QUOTES[open];
+  if (!close) return null;
+  const at = rest.indexOf(close, start + 1);
+  if (at < 0) {
+    const others = [...new Set([...rest.slice(start + 1)].filter((c) => c in QUOTES))];
+    return {
+      problem: `the value of ${key} opens with ${quoteName(open)}, which only ${quoteName(close)} closes, and there is none on the line${others.length ? ` (it has ${others.join(' ')})` : ''}`,
+    };
   }
-  return null;
+  const value = rest.slice(start + 1, at);
+  const swallowed = SWALLOWED.exec(value);
+  if (swallowed) {
+    return { problem: `the value of ${key} opens with ${open} and runs to the ${close} after ${swallowed[1]}=…, so it swallows ${swallowed[1]}: the ${close} that should end ${key} is missing` };
+  }
+  let end = at + 1;
+  while (end < rest.length && /\s/.test(rest[end]!)) end++;
+  return { key, value, end };
 }
 
 function parseAttrs(ctx: Context, token: Token, name: string, rest: string, allowed: BlockRule['attrs']): Record<string, string> {
   const attrs: Record<string, string> = {};
   const line = at(ctx, token);
+  const pairs = 'straight quotes "…", or a typographic pair: „…“, “…”, »…«, «…»';
   let pos = 0;
   while (pos < rest.length) {
     const attr = readAttr(rest, pos);
-    if (!attr) {
+    if (!attr || 'problem' in attr) {
       const near = rest.slice(pos, pos + 30);
       const odd = [...near].find((c) => c in QUOTE_NAMES);
       fail(
         ctx,
         line,
-        `Cannot read the attributes of ::: ${name} near "${near}"${odd ? `: ${QUOTE_NAMES[odd]} has no matching closing mark` : ''}.`,
-        `Write attributes as key="value" with straight quotes "…" (typographic „…“ and “…” work when both marks are there), e.g. ${BLOCKS[name]!.example}`,
+        attr ? `Cannot read the attributes of ::: ${name}: ${attr.problem}.` : `Cannot read the attributes of ::: ${name} near "${near}"${odd ? `: ${quoteName(odd)} has no matching closing mark` : ''}.`,
+        `Write attributes as key="value" with ${pairs} (each opening mark with its own closing one), e.g. ${BLOCKS[name]!.example}`,
       );
     }
     const key = attr.key.toLowerCase();

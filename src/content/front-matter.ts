@@ -94,9 +94,12 @@ function quoteError(file: string, found: { line: number; key: string; quote: str
 export function parseFrontMatter(source: string, file: string): ParsedFrontMatter {
   const text = source.replace(/^\uFEFF/, '');
   if (text.trim() === '') {
-    throw new DepescheError('E_CONTENT', `${file.split(/[\\/]/).pop()} is empty.`, {
+    const name = file.split(/[\\/]/).pop() ?? file;
+    // The edition that may go alone meanwhile: de for an empty en.md, and the other way round.
+    const other = name === 'en.md' ? 'de' : name === 'de.md' ? 'en' : null;
+    throw new DepescheError('E_CONTENT', `${name} is empty.`, {
       location: { file, line: 1 },
-      hint: 'Write the front matter between two --- lines and the text below it (see "Writing an issue" in README.md), or delete the file if this language has no edition.',
+      hint: `Write the front matter between two --- lines and the text below it (see "Writing an issue" in README.md), or delete the file if this language has no edition.${other ? ` To send the ${other === 'de' ? 'German' : 'English'} edition alone while this one is unwritten, put \`languages: ${other}\` in the front matter of ${other}.md: ${name} is then a draft and is not sent.` : ''}`,
     });
   }
   const lines = text.split(/\r?\n/);
@@ -127,8 +130,17 @@ export function parseFrontMatter(source: string, file: string): ParsedFrontMatte
     const reason = (cause as { reason?: string }).reason ?? (cause as Error).message;
     // js-yaml counts from 0 in text that starts on the line of the opening ---.
     const line = (mark?.line ?? 0) + 1;
-    const value = /^[\w-]+\s*:\s*(.*)$/.exec(lines[line - 1] ?? '')?.[1] ?? '';
+    const [, key = '', value = ''] = /^([\w-]+)\s*:\s*(.*)$/.exec(lines[line - 1] ?? '') ?? [];
     const colon = /:\s/.test(value) && !/^["']/.test(value);
+    // „…“ and “…” look like quotes to people, but YAML reads them as text, so a ": " inside ends the value.
+    const curly = /^[„“”»«‚‘]/.exec(value)?.[0];
+    if (curly && colon) {
+      throw new DepescheError('E_CONTENT', `The value of ${key}: starts with ${curly}, which YAML does not read as a quote, so the ": " inside it breaks the line.`, {
+        location: { file, line },
+        hint: `„…“, “…” and »…« are not YAML quotes. Put the value in straight double quotes, ${key}: "${value.replace(/"/g, '\\"')}" (the typographic marks inside are then shown as written), or write it without quote marks and without ": ".`,
+        cause,
+      });
+    }
     throw new DepescheError('E_CONTENT', `The front matter is not valid YAML: ${reason}.`, {
       location: { file, line },
       hint: colon

@@ -32,6 +32,13 @@ export async function listIssueSlugs(contentDir: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
 }
 
+/** The issues there are, newest first (slugs start with the date), for an error about a misspelt one. */
+async function issueList(contentDir: string, shown = 12): Promise<string> {
+  const slugs = (await listIssueSlugs(contentDir)).sort().reverse();
+  if (slugs.length === 0) return `there are no issues under ${issuesDir(contentDir)} yet`;
+  return `issues are: ${slugs.slice(0, shown).join(', ')}${slugs.length > shown ? ` and ${slugs.length - shown} older` : ''}`;
+}
+
 /** Slugs are folder names under issues/, never paths that could leave it. */
 export function checkSlug(slug: string): void {
   if (!/^[A-Za-z0-9][\w.-]*$/.test(slug)) {
@@ -48,8 +55,8 @@ export async function issueLangs(contentDir: string, slug: string): Promise<Lang
   try {
     names = await readdir(join(issuesDir(contentDir), slug));
   } catch (cause) {
-    throw new DepescheError('E_NOT_FOUND', `There is no issue "${slug}".`, {
-      hint: `Create ${join(issuesDir(contentDir), slug)}/de.md (and en.md for an English edition), or run the command without a slug to work on every issue.`,
+    throw new DepescheError('E_NOT_FOUND', `There is no issue named "${slug}"; ${await issueList(contentDir)}.`, {
+      hint: `Check the name (the folder under issues/), or create ${join(issuesDir(contentDir), slug)}/de.md (and en.md for an English edition).`,
       cause,
     });
   }

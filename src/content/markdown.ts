@@ -3,6 +3,7 @@ import container from 'markdown-it-container';
 import footnote from 'markdown-it-footnote';
 import { escapeHtml } from '../core/escape.ts';
 import type { ContentNote } from './model.ts';
+import { measureTables, PHONE_TEXT_WIDTH } from './table-width.ts';
 
 /**
  * The one Markdown dialect of Depesche: CommonMark plus tables, strikethrough and
@@ -85,6 +86,38 @@ function rawHtmlNote(html: string, line: number): ContentNote {
   };
 }
 
+/**
+ * Core rule, before markdown-it-footnote gathers the notes: a reference without a note
+ * would reach readers as a literal "[^b]", and a note nobody refers to is dropped.
+ */
+function checkFootnotes(state: { tokens: Token[]; env: ParseEnv & { footnotes?: { refs?: Record<string, number> } } }): void {
+  const notes = state.env.notes ?? [];
+  const refs = state.env.footnotes?.refs ?? {};
+  state.tokens.forEach((block, i) => {
+    if (block.type === 'footnote_reference_open') {
+      const label = String(block.meta?.label ?? '');
+      if ((refs[`:${label}`] ?? -1) >= 0) return;
+      const line = lineOf(state.tokens.slice(i).find((t) => t.map));
+      notes.push({ severity: 'warning', rule: 'footnote', line, message: `The note [^${label}] is never referred to, so readers do not see it.`, hint: `Put [^${label}] in the text where the note belongs, or delete the note.` });
+    }
+    if (block.type !== 'inline' || !block.children) return;
+    block.children.forEach((token, index) => {
+      if (token.type !== 'text') return;
+      for (const match of token.content.matchAll(/\[\^([^\]\s]+)\]/g)) {
+        const label = match[1]!;
+        const known = Object.keys(refs).map((k) => `[^${k.slice(1)}]`);
+        notes.push({
+          severity: 'error',
+          rule: 'footnote',
+          line: inlineLine(block, index),
+          message: `The footnote reference [^${label}] has no note, so readers would see "[^${label}]" as text.`,
+          hint: `Write the note on a line of its own, "[^${label}]: …", or use one of the notes there are${known.length ? ` (${known.join(', ')})` : ''}.`,
+        });
+      }
+    });
+  });
+}
+
 /** Paragraph tokens that hold nothing but one image: rendered as a figure with its caption. */
 function markFigures(state: { tokens: Token[] }): void {
   const tokens = state.tokens;
@@ -107,8 +140,10 @@ export function createMarkdown(): MarkdownIt {
   md.use(container, 'block', { marker: ':', validate: named });
   md.use(container, 'field', { marker: '+', validate: named });
   md.use(footnote);
+  md.core.ruler.before('footnote_tail', 'depesche_footnotes', (state) => checkFootnotes(state as unknown as Parameters<typeof checkFootnotes>[0]));
   md.core.ruler.push('depesche_links', (state) => guardLinks(state as unknown as { tokens: Token[]; env: ParseEnv }));
   md.core.ruler.push('depesche_figures', (state) => markFigures(state));
+  md.core.ruler.push('depesche_tables', (state) => measureTables(state));
 
   const rules = md.renderer.rules;
   rules.html_block = (tokens, idx) => `<p>${escapeHtml(tokens[idx]!.content.trim())}</p>\n`;
@@ -116,8 +151,13 @@ export function createMarkdown(): MarkdownIt {
 
   // Wide tables scroll inside their own box; the page never does. The box takes no width
   // from its content (width 0) and then fills the column (min-width 100%), so a table
-  // wider than a phone cannot push the layout open.
-  rules.table_open = () => '<div class="table-scroll"><table class="data">\n';
+  // wider than a phone cannot push the layout open. A table that must scroll anyway gets
+  // the width it needs (inline, for webmail without <style>), so the browser does not
+  // squeeze it by wrapping every cell at its spaces.
+  rules.table_open = (tokens, idx) => {
+    const width = Number(tokens[idx]!.meta?.minWidth ?? 0);
+    return `<div class="table-scroll"><table class="data"${width > PHONE_TEXT_WIDTH ? ` style="min-width: ${width}px"` : ''}>\n`;
+  };
   rules.table_close = () => '</table></div>\n';
 
   // MJML re-indents every line of a text block; inside <pre> that would add spaces to

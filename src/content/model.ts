@@ -111,7 +111,7 @@ export interface Outline {
   footnotes: number;
   /** Words of running text (headings, paragraphs, lists, quotes, table cells). */
   words: number;
-  /** Running text (not code, not tables) for language detection, at most a few thousand characters. */
+  /** Running text (not code, not tables) for language detection, one paragraph or heading a line, at most a few thousand characters. */
   text: string;
 }
 

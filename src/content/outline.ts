@@ -1,4 +1,5 @@
 import type { Token } from 'markdown-it';
+import { inlineText } from './inline-text.ts';
 import { splitInfo } from './markdown.ts';
 import type { Outline, OutlineSection, TableShape } from './model.ts';
 
@@ -7,17 +8,6 @@ const TEXT_SAMPLE_CHARS = 6000;
 
 function section(kind: OutlineSection['kind'], level: number, title: string, line: number): OutlineSection {
   return { kind, level, title, line, paragraphs: 0, lists: [], tables: [], images: [], quotes: [], code: [] };
-}
-
-/** Text of an inline token as a reader sees it: no markup, links by their label. */
-export function inlineText(inline: Token | undefined): string {
-  let out = '';
-  for (const child of inline?.children ?? []) {
-    if (child.type === 'text' || child.type === 'code_inline') out += child.content;
-    else if (child.type === 'softbreak' || child.type === 'hardbreak') out += ' ';
-    else if (child.type === 'image') out += inlineText(child);
-  }
-  return out.trim();
 }
 
 /**
@@ -144,5 +134,5 @@ export function buildOutline(tokens: Token[], offset: number): Outline {
     const start = sections[0]!;
     if (!start.paragraphs && !start.lists.length && !start.tables.length && !start.images.length && !start.quotes.length && !start.code.length) sections.shift();
   }
-  return { sections, links, footnotes, words, text: text.join(' ').slice(0, TEXT_SAMPLE_CHARS) };
+  return { sections, links, footnotes, words, text: text.join('\n').slice(0, TEXT_SAMPLE_CHARS) };
 }

@@ -46,7 +46,7 @@ function firstBadLine(bytes: Uint8Array): number {
  */
 export function decodeIssueFile(bytes: Uint8Array, file: string): string {
   if (bytes.length > MAX_ISSUE_BYTES) {
-    throw new DepescheError('E_CONTENT', `${file} is ${(bytes.length / 1024 / 1024).toFixed(1)} MB; an issue file may be at most ${MAX_ISSUE_BYTES / 1024 / 1024} MB.`, {
+    throw new DepescheError('E_CONTENT', `The file is ${(bytes.length / 1024 / 1024).toFixed(1)} MB; an issue file may be at most ${MAX_ISSUE_BYTES / 1024 / 1024} MB.`, {
       location: { file },
       hint: 'A mail over about 100 KB of HTML is clipped by Gmail anyway: shorten the issue or split it into several. Check that this is the right file.',
     });
@@ -61,7 +61,8 @@ export function decodeIssueFile(bytes: Uint8Array, file: string): string {
   }
   const detected = chardet.detect(bytes);
   const looks = detected ? (FRIENDLY[detected] ?? detected) : 'an unknown encoding';
-  throw new DepescheError('E_CONTENT', `${file} is not UTF-8; it looks like ${looks}.`, {
+  // The location names the file; the message says what is wrong with it.
+  throw new DepescheError('E_CONTENT', `The file is not UTF-8; it looks like ${looks}.`, {
     location: { file, line: utf16 ? 1 : firstBadLine(bytes) },
     hint: 'Save the file as UTF-8 (in most editors: "Save with encoding" or "Encoding → UTF-8"), then build again. Umlauts and quotes would otherwise come out garbled.',
   });

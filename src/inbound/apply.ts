@@ -38,12 +38,18 @@ export function eventFields(event: ReturnEvent): Record<string, unknown> {
 
 /**
  * Applies the events of one report: actionable ones go to the sink, the rest are logged.
- * Returns whether any event was unparseable, so the receiver keeps the message. A sink
+ * Returns whether any event was unparseable, or unmatched (named its reader only by address,
+ * `trust.ts`), so the receiver keeps the message for a human to look at. A sink
  * failure propagates: the receiver answers with a temporary failure and the report comes
  * again (the sink is idempotent, so events applied before the failure are not doubled).
  */
-export async function applyEvents(events: ReturnEvent[], sink: ReturnSink, logger: Logger): Promise<{ unparseable: string | undefined }> {
+export async function applyEvents(
+  events: ReturnEvent[],
+  sink: ReturnSink,
+  logger: Logger,
+): Promise<{ unparseable: string | undefined; unmatched: string | undefined }> {
   let unparseable: string | undefined;
+  let unmatched: string | undefined;
   for (const event of events) {
     if (event.kind === 'unparseable') {
       unparseable ??= event.reason;
@@ -54,7 +60,12 @@ export async function applyEvents(events: ReturnEvent[], sink: ReturnSink, logge
       continue;
     }
     const outcome = await applyEvent(sink, event);
+    if (outcome.status === 'unmatched') {
+      unmatched ??= outcome.detail ?? 'names its reader only by address';
+      logger.warn({ ...eventFields(event), outcome: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}) }, `return path: ${event.kind} unmatched, no reader changed`);
+      continue;
+    }
     logger.info({ ...eventFields(event), outcome: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}) }, `return path: ${event.kind} ${outcome.status}`);
   }
-  return { unparseable };
+  return { unparseable, unmatched };
 }

@@ -7,11 +7,12 @@ import type { Keyspace } from '../config/redis.ts';
  * `depesche inbound` adds to the same figures and any admin app reports them all.
  *
  * Kinds: `hard-bounce`, `soft-bounce`, `rejection` (policy or reputation), `complaint`,
- * `unsubscribe`. Sources: `send` (the SMTP answer during the send), or the return path's
+ * `unsubscribe`, and `unmatched` (a report from mail that named its reader only by address,
+ * kept and changing nobody: `trust.ts`). Sources: `send` (the SMTP answer during the send), or the return path's
  * receiver (`smtp`, `imap`, `ses`, `postmark`, `mailgun`).
  */
 
-export type ReturnKind = 'hard-bounce' | 'soft-bounce' | 'rejection' | 'complaint' | 'unsubscribe';
+export type ReturnKind = 'hard-bounce' | 'soft-bounce' | 'rejection' | 'complaint' | 'unsubscribe' | 'unmatched';
 
 export class ReturnCounts {
   readonly #redis: Redis;

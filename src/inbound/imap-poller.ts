@@ -12,7 +12,8 @@ import type { MessageIdResolver, ReturnSink } from './types.ts';
  *
  * Every poll looks at the unseen messages of the folder, reads each one, hands its events to
  * the sink, and then moves it to IMAP_PROCESSED_MAILBOX (or only flags it seen when that is
- * empty). A message it cannot read goes to IMAP_QUARANTINE_MAILBOX: kept, never deleted.
+ * empty). A message it cannot read, or an unmatched report (one that names its reader only
+ * by address, `trust.ts`), goes to IMAP_QUARANTINE_MAILBOX: kept, never deleted.
  * When the sink cannot record an event, the message stays unseen and the poll stops; the
  * next poll tries again, and the sink's keys keep a retried report from counting twice.
  *
@@ -39,7 +40,7 @@ export interface ImapPollerOptions {
 export interface PollResult {
   /** Messages read and applied. */
   processed: number;
-  /** Messages moved to the quarantine folder. */
+  /** Messages moved to the quarantine folder: unreadable, or unmatched reports. */
   kept: number;
   /** Messages left for the next poll because the sink could not record them. */
   deferred: number;
@@ -156,6 +157,7 @@ export class ImapPoller {
     if (!message || !message.source) return 'processed';
     const at = message.internalDate ? new Date(message.internalDate) : new Date();
     let unparseable: string | undefined;
+    let unmatched: string | undefined;
     try {
       const events = await parseReturnMail(message.source, {
         source: 'imap',
@@ -163,7 +165,7 @@ export class ImapPoller {
         receivedAt: at,
         ...(this.#options.resolveMessageId ? { resolveMessageId: this.#options.resolveMessageId } : {}),
       });
-      ({ unparseable } = await applyEvents(events, sink, logger.child({ mailbox: this.mailbox, uid })));
+      ({ unparseable, unmatched } = await applyEvents(events, sink, logger.child({ mailbox: this.mailbox, uid })));
     } catch (error) {
       logger.error({ err: error, mailbox: this.mailbox, uid }, 'IMAP: could not record a message; it stays unseen for the next poll');
       return 'deferred';
@@ -171,6 +173,11 @@ export class ImapPoller {
     if (unparseable) {
       await this.#moveTo(client, uid, quarantineMailbox);
       logger.warn({ mailbox: this.mailbox, uid, reason: unparseable, kept: quarantineMailbox }, 'IMAP: kept a message it could not read');
+      return 'kept';
+    }
+    if (unmatched) {
+      await this.#moveTo(client, uid, quarantineMailbox);
+      logger.warn({ mailbox: this.mailbox, uid, reason: unmatched, kept: quarantineMailbox }, 'IMAP: kept an unmatched report; no reader changed');
       return 'kept';
     }
     if (processedMailbox) await this.#moveTo(client, uid, processedMailbox);

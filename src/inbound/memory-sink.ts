@@ -1,5 +1,6 @@
 import { softBounceVerdict, type SoftBounceRule } from './soft-bounces.ts';
-import type { BounceEvent, ComplaintEvent, ReaderRef, RejectionEvent, ReturnSink, SinkOutcome, UnsubscribeEvent } from './types.ts';
+import { unmatchedReason } from './trust.ts';
+import type { ActionableEvent, BounceEvent, ComplaintEvent, ReaderRef, RejectionEvent, ReturnSink, SinkOutcome, UnsubscribeEvent } from './types.ts';
 
 /**
  * A `ReturnSink` over plain maps: the contract of the return path in executable form. Tests
@@ -14,6 +15,8 @@ import type { BounceEvent, ComplaintEvent, ReaderRef, RejectionEvent, ReturnSink
  * - an unsubscribe takes the reader off the campaign's list (every list for a legacy
  *   request); with no list left they are unsubscribed;
  * - a complained reader stays complained whatever comes after;
+ * - a report from mail that names its reader only by address is unmatched: it changes
+ *   nobody, and its key is listed in `unmatched`;
  * - every change is logged with `via: 'mail'` and the campaign id.
  */
 
@@ -50,6 +53,8 @@ export class MemoryReturnSink implements ReturnSink {
   readonly log: MemoryLogEntry[] = [];
   /** Keys of the events applied, in order. */
   readonly applied: string[] = [];
+  /** Keys of the events found unmatched (`trust.ts`), in order. */
+  readonly unmatched: string[] = [];
   readonly #seen = new Set<string>();
   readonly #campaigns: Record<string, { list: string }>;
   readonly #rule: SoftBounceRule;
@@ -75,8 +80,14 @@ export class MemoryReturnSink implements ReturnSink {
   }
 
   /** Runs `apply` once per key for a known reader. */
-  #once(event: { key: string; reader: ReaderRef }, apply: (reader: MemoryReader) => SinkOutcome): SinkOutcome {
+  #once(event: ActionableEvent, apply: (reader: MemoryReader) => SinkOutcome): SinkOutcome {
     if (this.#seen.has(event.key)) return { status: 'duplicate' };
+    const unmatched = unmatchedReason(event);
+    if (unmatched) {
+      this.#seen.add(event.key);
+      this.unmatched.push(event.key);
+      return { status: 'unmatched', detail: unmatched };
+    }
     const reader = this.#find(event.reader);
     if (!reader) return { status: 'unknown-reader' };
     this.#seen.add(event.key);

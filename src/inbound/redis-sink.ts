@@ -8,7 +8,8 @@ import type { Config } from '../config/schema.ts';
 import { RedisSubscriberStore, type SubscriberRecord } from '../subscribers/redis-store.ts';
 import { ReturnCounts, type ReturnKind } from './counts.ts';
 import { softBounceVerdict, type SoftBounceRule } from './soft-bounces.ts';
-import type { BounceEvent, ComplaintEvent, MessageIdResolver, ReaderRef, RejectionEvent, ReturnSink, ReturnSource, SinkOutcome, UnsubscribeEvent } from './types.ts';
+import { unmatchedReason } from './trust.ts';
+import type { ActionableEvent, BounceEvent, ComplaintEvent, MessageIdResolver, ReaderRef, RejectionEvent, ReturnSink, ReturnSource, SinkOutcome, UnsubscribeEvent } from './types.ts';
 
 /**
  * The return path's sink over the real stores: what a bounce, complaint, rejection or mailto
@@ -65,12 +66,19 @@ export class RedisReturnSink implements ReturnSink {
     return null;
   }
 
-  /** Runs `apply` at most once per event key, for a reader that exists; counts what it applied. */
-  async #once(
-    event: { key: string; reader: ReaderRef; source: ReturnSource },
-    kind: ReturnKind,
-    apply: (reader: SubscriberRecord) => Promise<SinkOutcome>,
-  ): Promise<SinkOutcome> {
+  /**
+   * Runs `apply` at most once per event key, for a reader that exists; counts what it applied.
+   * An unmatched report (`trust.ts`) is counted once and applies nothing, whether or not the
+   * address is a subscriber's (the answer must not tell a forger which addresses are).
+   */
+  async #once(event: ActionableEvent, kind: ReturnKind, apply: (reader: SubscriberRecord) => Promise<SinkOutcome>): Promise<SinkOutcome> {
+    const unmatched = unmatchedReason(event);
+    if (unmatched) {
+      const taken = await this.#deps.redis.set(this.#seenKey(event.key), '1', 'EX', SEEN_TTL_S, 'NX');
+      if (taken !== 'OK') return { status: 'duplicate' };
+      await this.#deps.counts?.add('unmatched', event.source);
+      return { status: 'unmatched', detail: unmatched };
+    }
     const reader = await this.#find(event.reader);
     if (!reader) return { status: 'unknown-reader' };
     const seen = this.#seenKey(event.key);
@@ -178,12 +186,14 @@ export class RedisReturnSink implements ReturnSink {
 /**
  * Original Message-IDs back to campaign and reader: the scheme is the campaign code's
  * (`message-id.ts`), and only ids whose campaign has a ledger entry for that reader count,
- * so a made-up Message-ID names nobody.
+ * so a made-up Message-ID names nobody. A Message-ID is not signed: a reader knows the
+ * campaign id from their own copy, so a decimal (pre-random, guessable) subscriber id in it
+ * names nobody either; such reports stay unmatched unless they carry a token.
  */
 export function ledgerMessageIdResolver(ledger: Pick<Ledger, 'stateOf'>): MessageIdResolver {
   return async (messageId) => {
     const claims = messageIdClaims(messageId);
-    if (!claims) return null;
+    if (!claims || /^\d+$/.test(claims.subscriberId)) return null;
     return (await ledger.stateOf(claims.campaignId, claims.subscriberId)) === null ? null : claims;
   };
 }

@@ -122,10 +122,13 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
       envelope,
       ...(options.resolveMessageId ? { resolveMessageId: options.resolveMessageId } : {}),
     });
-    const { unparseable } = await applyEvents(events, options.sink, logger.child({ remote, to: envelope.to.map(addressForLog) }));
+    const { unparseable, unmatched } = await applyEvents(events, options.sink, logger.child({ remote, to: envelope.to.map(addressForLog) }));
     if (unparseable) {
       const where = await options.quarantine.keep(raw, { reason: unparseable, source: 'smtp', envelope });
       logger.warn({ remote, from: envelope.from, to: envelope.to.map(addressForLog), reason: answerReason(unparseable), kept: where }, 'inbound SMTP: kept a message it could not read');
+    } else if (unmatched) {
+      const where = await options.quarantine.keep(raw, { reason: `unmatched: ${unmatched}`, source: 'smtp', envelope });
+      logger.warn({ remote, from: envelope.from, to: envelope.to.map(addressForLog), reason: unmatched, kept: where }, 'inbound SMTP: kept an unmatched report; no reader changed');
     }
   }
 

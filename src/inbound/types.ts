@@ -24,9 +24,15 @@ export interface ReaderRef {
   /**
    * How campaign and reader were found: a signed VERP token; the original Message-ID; the
    * values we set on the message at a sending provider (`metadata`, trusted because the
-   * webhook that returns them is authenticated); or only the address.
+   * webhook that returns them is authenticated); the sender of a mail whose envelope
+   * sender agrees with its From (`sender`, only for a token-less unsubscribe request);
+   * or only the address.
+   *
+   * A report read from mail (`smtp`, `imap`) found only by `address` or `none` is
+   * "unmatched": anyone can write such a report, so it is kept and counted but changes no
+   * reader (`trust.ts`). A provider's authenticated webhook may act by address.
    */
-  by: 'verp' | 'message-id' | 'metadata' | 'address' | 'none';
+  by: 'verp' | 'message-id' | 'metadata' | 'sender' | 'address' | 'none';
 }
 
 interface EventBase {
@@ -114,10 +120,13 @@ export interface SinkOutcome {
    * - `applied`: the reader's state or the ledger changed.
    * - `duplicate`: an event with this key was applied before; nothing changed.
    * - `unknown-reader`: no subscriber matches the reference; nothing changed.
+   * - `unmatched`: a report from mail that names its reader only by address (no signed
+   *   token, no Message-ID of ours): anyone could have written it, so nothing changed; the
+   *   receiver keeps the message and it is counted as `unmatched`.
    * - `unchanged`: the reader is known, but the event changes nothing (already unsubscribed,
    *   a soft bounce still under the limit is `applied`, not this).
    */
-  status: 'applied' | 'duplicate' | 'unknown-reader' | 'unchanged';
+  status: 'applied' | 'duplicate' | 'unknown-reader' | 'unchanged' | 'unmatched';
   /** One line for the log: what changed, e.g. `reader bounced after 3 soft bounces`. */
   detail?: string;
 }

@@ -267,7 +267,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
     try {
       result = await build(slug);
     } catch (error) {
-      if (error instanceof DepescheError) return { editions: [], findings: [findingFromError(error)] };
+      // A wrong slug is not a problem of the files: it stays the error it is.
+      if (error instanceof DepescheError && error.code !== 'E_NOT_FOUND' && error.code !== 'E_INPUT') return { editions: [], findings: [findingFromError(error)] };
       throw error;
     }
     const linted = result.editions.map((edition) => {

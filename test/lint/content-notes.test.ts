@@ -42,3 +42,30 @@ Ein [sicherer Link](https://example.org/ok) und eine [Mail](mailto:redaktion@exa
     expect(bodyHtml).toContain('<a href="https://example.org/ok">');
   });
 });
+
+describe('lint rule content (footnotes)', () => {
+  const source = `${front('de')}
+Ein Satz mit Beleg[^a] und einer Fußnote ohne Text[^b].
+
+Ein zweiter Absatz, der \`[^code]\` zeigt und auf [^a] noch einmal verweist.
+
+[^a]: Die Quelle.
+
+[^c]: Eine Notiz, auf die niemand verweist.
+`;
+
+  it('names a reference without a note (an error) and a note nobody refers to (a warning), each at its line', () => {
+    const findings = contentNotes.check(issue([doc('de', source)])) as { severity: string; rule: string; line: number; message: string; hint: string; file: string }[];
+    const lines = source.split('\n');
+    const at = (needle: string) => lines.findIndex((l) => l.includes(needle)) + 1;
+    expect(findings.map((f) => [f.severity, f.rule, f.line])).toEqual([
+      ['warning', 'footnote', at('[^c]:')],
+      ['error', 'footnote', at('Text[^b]')],
+    ].sort((x, y) => (x[2] as number) - (y[2] as number)));
+    const missing = findings.find((f) => f.severity === 'error')!;
+    expect(missing.message).toMatch(/\[\^b\] has no note/);
+    expect(missing.hint).toMatch(/\[\^b\]: …/);
+    expect(missing.file).toMatch(/de\.md$/);
+    expect(findings.find((f) => f.severity === 'warning')!.message).toMatch(/\[\^c\] is never referred to/);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { minTableWidth, PHONE_TEXT_WIDTH, tableWidth } from '../../src/render/lint/rules/table-width.ts';
+import { minTableWidth, PHONE_TEXT_WIDTH } from '../../src/content/table-width.ts';
+import { tableWidth } from '../../src/render/lint/rules/table-width.ts';
 import { doc, front, issue } from './fixtures.ts';
 
 const seven = `| Modell | Anbieter | Sitz | Veröffentlicht | Teilnehmer | Schwerpunkt | Offenheit |

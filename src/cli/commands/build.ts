@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { displayPath } from '../../render/lint/report.ts';
 import { loadConfig } from '../../config/load.ts';
 import { isDepescheError } from '../../errors.ts';
 import { editionFor, type EditionFallback } from '../../core/edition-fallback.ts';
@@ -36,12 +37,6 @@ export async function selectSlugs(compiler: Compiler, slugs: string[]): Promise<
 
 export function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`;
-}
-
-/** A content path as an editor types it: relative to the working directory when inside it. */
-export function displayPath(file: string): string {
-  const rel = relative(process.cwd(), file);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
 /** Prints a failure and carries on: one broken issue must not stop the others. */

@@ -1,19 +1,8 @@
 import type { Finding } from '../../render/index.ts';
-import { compilerFor, displayPath, reportFailure, selectSlugs, type ContentOptions } from './build.ts';
+import { formatFinding } from '../../render/lint/report.ts';
+import { compilerFor, reportFailure, selectSlugs, type ContentOptions } from './build.ts';
 
-function where(file: string | undefined, line: number | undefined): string {
-  return file ? `${displayPath(file)}${line ? `:${line}` : ''}` : '';
-}
-
-/** `error [en] issues/x/en.md:12: message (rule)`, then what to do and the other place it concerns. */
-export function formatFinding(finding: Finding): string {
-  const at = where(finding.file, finding.line);
-  const lang = finding.lang ? ` [${finding.lang}]` : '';
-  const lines = [`${finding.severity}${lang} ${at ? `${at}: ` : ''}${finding.message} (${finding.rule})`];
-  if (finding.related) lines.push(`  ↔ ${where(finding.related.file, finding.related.line)}`);
-  if (finding.hint) lines.push(`  → ${finding.hint}`);
-  return lines.join('\n');
-}
+export { formatFinding };
 
 function print(prefix: string, findings: Finding[], counts: { errors: number; warnings: number }): void {
   for (const finding of findings) {

@@ -2,6 +2,7 @@ import { PublicationStore } from '../../campaign/publications.ts';
 import { keyspace, type Config } from '../../config/index.ts';
 import { publicUrls } from '../../core/public-urls.ts';
 import { DepescheError } from '../../errors.ts';
+import { refuseLintErrors } from '../../render/lint/report.ts';
 import { withRedis } from '../redis.ts';
 
 function withPublications<T>(fn: (store: PublicationStore, config: Config) => Promise<T>): Promise<T> {
@@ -30,11 +31,7 @@ export async function publish(slug: string | undefined, options: { withdraw?: bo
   const { compiler } = compilerFor(options);
   // Compiled once: what is frozen is exactly what was linted.
   const { editions, findings } = await compiler.compileForSend(slug);
-  const errors = findings.filter((f) => f.severity === 'error');
-  if (errors.length > 0) {
-    const lines = errors.map((f) => `  ${f.file ? `${f.file}${f.line ? `:${f.line}` : ''}: ` : ''}${f.message}`);
-    throw new DepescheError('E_LINT', `Issue ${slug} has ${errors.length} lint error(s); not publishing:\n${lines.join('\n')}`, { hint: `Fix them and check with \`depesche lint ${slug}\`.` });
-  }
+  refuseLintErrors(slug, findings, 'publishing');
   return withPublications(async (store, config) => {
     const published = await store.publish(slug, editions);
     const urls = publicUrls(config.PUBLIC_URL);

@@ -1,25 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { CreateCampaignOptions } from '../../campaign/service.ts';
 import { DepescheError } from '../../errors.ts';
 
-/** A campaign to create; `at` schedules it, `dryRun` only counts. */
-export interface CreateCampaignInput {
-  slug: string;
-  list: string;
-  /** ISO 8601 with an offset, or a wall-clock time with `zone` (or read in the server's TZ, and the answer says which); absent sends now. */
-  at?: string;
-  /** IANA zone a wall-clock `at` is meant in, e.g. Europe/Berlin. */
-  zone?: string;
-  /** Messages per second for this campaign; absent uses SEND_RATE. */
-  rate?: number;
-  /** Send an issue to a list that already got it. */
-  again?: boolean;
-  /** Send only to readers no earlier campaign of the issue reached. */
-  rest?: boolean;
-  dryRun?: boolean;
-  /** Send although PUBLIC_URL or MAIL_FROM are development defaults. */
-  allowDevUrls?: boolean;
-}
+/** A campaign to create, as the service takes it, with `at` as it arrives in JSON. */
+export type CreateCampaignInput = Omit<CreateCampaignOptions, 'at'> & { at?: string };
 
 /**
  * What the ops API needs from the sending code. Declared here, by the user; the dev and
@@ -60,7 +45,7 @@ const createBody = z
     dryRun: z.boolean().optional(),
     allowDevUrls: z.boolean().optional(),
   })
-  .strict();
+  .strict() satisfies z.ZodType<CreateCampaignInput>;
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
 const reasonBody = z.object({ reason: z.string().trim().max(300).optional() }).strict();

@@ -1,6 +1,7 @@
 import type { Edition } from '../../core/edition.ts';
 import type { EditionFallback } from '../../core/edition-fallback.ts';
 import type { Lang } from '../../core/lang.ts';
+import type { Finding } from '../../render/lint/finding.ts';
 import type { Transport } from '../../transport/types.ts';
 import type { NavLink } from './pages.ts';
 import type { ProofSettings } from './proof.ts';
@@ -45,16 +46,8 @@ export interface PreviewEdition extends Edition {
   sourceFile: string;
 }
 
-export interface PreviewFinding {
-  severity: 'error' | 'warning' | 'info' | string;
-  rule: string;
-  message: string;
-  hint?: string;
-  file?: string;
-  line?: number;
-  lang?: Lang;
-  related?: { file: string; line?: number };
-}
+/** A lint finding as the preview shows it: the linter's own type (it crosses a worker thread as JSON). */
+export type PreviewFinding = Finding;
 
 export interface PreviewOptions {
   /** Root holding issues/, templates/ and locales/; the watcher looks there. */

@@ -8,25 +8,55 @@ const NAMES: Record<Lang, string> = { de: 'German', en: 'English' };
 
 /** Below this much running text the detector guesses; a short note is not worth a false alarm. */
 export const MIN_DETECT_CHARS = 200;
-/** The other language must lead by this margin (franc scores the best at 1). */
-const MARGIN = 0.9;
+/**
+ * franc's scores flatten as text grows: on a whole article the other language still
+ * scores 0.85–0.96 of the best, so no margin on one score separates them. Its ordering
+ * stays right on paragraph-sized pieces, though, so each paragraph (short ones joined
+ * up to MIN_DETECT_CHARS) votes, and the majority decides.
+ */
+const MAJORITY = 2 / 3;
+
+/** Paragraphs (lines of the text), short ones joined with the next until long enough to judge. */
+function pieces(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const line of text.split('\n')) {
+    current = `${current} ${line.trim()}`.trim();
+    if (current.length >= MIN_DETECT_CHARS) {
+      out.push(current);
+      current = '';
+    }
+  }
+  if (current.length >= MIN_DETECT_CHARS / 2 || !out.length) out.push(current);
+  else out[out.length - 1] += ` ${current}`;
+  return out;
+}
 
 /** The language a text reads as, among the publication's languages; null when unsure. */
 export function detectLanguage(text: string): Lang | null {
-  if (text.length < MIN_DETECT_CHARS) return null;
+  if (text.trim().length < MIN_DETECT_CHARS) return null;
   const langs = Object.keys(CODES) as Lang[];
-  const scores = new Map(francAll(text, { only: langs.map((l) => CODES[l]), minLength: MIN_DETECT_CHARS }));
-  const [best, second] = langs.map((lang) => ({ lang, score: scores.get(CODES[lang]) ?? 0 })).sort((a, b) => b.score - a.score);
-  if (!best || best.score === 0) return null;
-  return !second || second.score < MARGIN ? best.lang : null;
+  const only = langs.map((l) => CODES[l]);
+  const votes = new Map<Lang, number>();
+  let cast = 0;
+  for (const piece of pieces(text)) {
+    const [best, second] = francAll(piece, { only, minLength: MIN_DETECT_CHARS / 2 });
+    // 'und' (undetermined) or a tie says nothing about the piece.
+    if (!best || best[0] === 'und' || (second && second[1] === best[1])) continue;
+    const lang = langs.find((l) => CODES[l] === best[0]);
+    if (!lang) continue;
+    votes.set(lang, (votes.get(lang) ?? 0) + 1);
+    cast++;
+  }
+  const [winner] = [...votes].sort((a, b) => b[1] - a[1]);
+  return winner && winner[1] >= cast * MAJORITY ? winner[0] : null;
 }
-
 export const editionLanguage: IssueRule = {
   name: 'edition-language',
   description: 'each edition is written in its own language (a German copy saved as en.md is caught)',
   check({ docs }) {
     return docs.flatMap((doc) => {
-      const text = [doc.meta.title, doc.meta.dek, doc.outline.text].filter(Boolean).join(' ');
+      const text = [doc.meta.title, doc.meta.dek, doc.outline.text].filter(Boolean).join('\n');
       const detected = detectLanguage(text);
       if (!detected || detected === doc.lang) return [];
       return [
