@@ -220,4 +220,20 @@ describe('console: campaign pages in a browser', () => {
     expect(missing!.status()).toBe(404);
     expect(await page.locator('.error-page h1').textContent()).toContain('404');
   }, 90_000);
+
+  it('lists who bounced in a campaign, each leading to their page, which leads back to the campaign', async () => {
+    // bounce@example.org gets a DSN back through the dev stack's return channel.
+    const imported = await fetch(`${stack.urls.admin}/import/upload?list=sample&lang=en`, { method: 'POST', headers: { 'content-type': 'text/csv', accept: 'application/json' }, body: 'email,name\nbounce@example.org,Bo Unce\n' });
+    expect(imported.status, await imported.clone().text()).toBe(200);
+    const created = await api<{ id: string }>('/api/campaigns', { slug: slugs[1], list: 'sample', again: true });
+    await expect.poll(async () => (await api<{ state: string; bounced: number }>(`/api/campaigns/${created.id}`)).bounced, { timeout: 60_000 }).toBe(1);
+    const page = await browser.newPage();
+    await page.goto(`${stack.urls.admin}/campaigns/${created.id}?lang=en`);
+    const rows = page.locator('#troubled tbody tr');
+    expect(await rows.count()).toBe(1);
+    expect(await rows.textContent()).toMatch(/bounce@example\.org.*bounced.*5\.1\.1/);
+    await Promise.all([page.waitForURL(/\/subscribers\/[^/?]+$/), rows.locator('a').click()]);
+    expect(await page.locator('h1').textContent()).toBe('bounce@example.org');
+    expect(await page.locator(`section:has(h2:text("Deliveries")) a[href="/campaigns/${created.id}"]`).count()).toBe(1);
+  }, 90_000);
 });

@@ -16,6 +16,7 @@ import {
   confirmation,
   liveStatus,
   readerLinks,
+  troubledSection,
   recipientsOf,
   restLink,
   campaignSubline,
@@ -24,6 +25,7 @@ import {
 } from './campaign-views.ts';
 import { adminLang, labels, t } from './i18n.ts';
 import { page } from './layout.ts';
+import type { TroubledReaders } from './campaign-readers.ts';
 
 export interface IssueChoice {
   slug: string;
@@ -45,6 +47,8 @@ export interface CampaignsPageDeps {
   sendRefusal?: string[] | undefined;
   /** The issue's title per frozen edition of a campaign; the page's heading when given. */
   titles?: ((id: string) => Promise<Partial<Record<string, string>>>) | undefined;
+  /** Who bounced or failed in a campaign, for the list on its page. */
+  troubled?: TroubledReaders | undefined;
 }
 
 interface ListChoice {
@@ -308,6 +312,7 @@ ${refused ? html`<div class="notice error">${t(lang, 'admin.campaigns.form.refus
 <div class="stack">
 <section class="card" id="live" data-id="${s.id}" data-status="${JSON.stringify(liveData(s))}">${liveStatus(lang, s)}</section>
 ${readerLinks(lang, s)}
+${s.bounced + s.failed > 0 && deps.troubled ? troubledSection(lang, await deps.troubled(s.id).catch(() => ({ readers: [], complete: false }))) : ''}
 <section class="card" id="actions"><h2>${t(lang, 'admin.campaigns.actions')}</h2>
 <div class="actions">${actionButton(lang, s, 'pause')}${actionButton(lang, s, 'resume', 'primary')}${actionButton(lang, s, 'update')}${actionButton(lang, s, 'cancel', 'danger')}${restLink(lang, s)}</div>
 <div id="action-result" class="notice" role="status" aria-live="polite" hidden></div></section>
