@@ -102,6 +102,11 @@ describe('console: campaign pages in a browser', () => {
     // A finished campaign offers the send to the rest and nothing that changes it.
     expect(await page.locator('#actions a', { hasText: 'Send to the rest' }).isVisible()).toBe(true);
     for (const verb of ['pause', 'resume', 'cancel', 'update']) expect(await page.locator(`button[data-verb=${verb}]`).isVisible()).toBe(false);
+    // Headed by the issue's title from the frozen edition, linked to the issue, its list and the readers behind the answers.
+    expect(await page.locator('h1').textContent()).toBe('China AI2X Briefing');
+    const hrefs = (selector: string) => page.locator(selector).evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    expect(await hrefs('.page-head .muted a')).toEqual([`/issues/${slugs[0]}`, '/lists/sample']);
+    expect(await hrefs('#reader-links a')).toEqual(['/subscribers?list=sample&status=bounced', '/subscribers?list=sample&status=complained', '/subscribers?list=sample']);
 
     // The list shows it with its bar.
     await page.goto(`${stack.urls.admin}/campaigns`);
@@ -214,5 +219,21 @@ describe('console: campaign pages in a browser', () => {
     const missing = await page.goto(`${stack.urls.admin}/campaigns/no-such-campaign`);
     expect(missing!.status()).toBe(404);
     expect(await page.locator('.error-page h1').textContent()).toContain('404');
+  }, 90_000);
+
+  it('lists who bounced in a campaign, each leading to their page, which leads back to the campaign', async () => {
+    // bounce@example.org gets a DSN back through the dev stack's return channel.
+    const imported = await fetch(`${stack.urls.admin}/import/upload?list=sample&lang=en`, { method: 'POST', headers: { 'content-type': 'text/csv', accept: 'application/json' }, body: 'email,name\nbounce@example.org,Bo Unce\n' });
+    expect(imported.status, await imported.clone().text()).toBe(200);
+    const created = await api<{ id: string }>('/api/campaigns', { slug: slugs[1], list: 'sample', again: true });
+    await expect.poll(async () => (await api<{ state: string; bounced: number }>(`/api/campaigns/${created.id}`)).bounced, { timeout: 60_000 }).toBe(1);
+    const page = await browser.newPage();
+    await page.goto(`${stack.urls.admin}/campaigns/${created.id}?lang=en`);
+    const rows = page.locator('#troubled tbody tr');
+    expect(await rows.count()).toBe(1);
+    expect(await rows.textContent()).toMatch(/bounce@example\.org.*bounced.*5\.1\.1/);
+    await Promise.all([page.waitForURL(/\/subscribers\/[^/?]+$/), rows.locator('a').click()]);
+    expect(await page.locator('h1').textContent()).toBe('bounce@example.org');
+    expect(await page.locator(`section:has(h2:text("Deliveries")) a[href="/campaigns/${created.id}"]`).count()).toBe(1);
   }, 90_000);
 });

@@ -76,12 +76,35 @@ describe('ops console: subscribers, lists and import in a browser', () => {
   });
 
   it('filters by list, status and language on the server: the HTML holds the results, no script needed', async () => {
-    const response = await fetch(`${ops.url}/subscribers?q=reader4243&lang=en&list=weekly`, { headers: { accept: 'text/html' } });
+    const response = await fetch(`${ops.url}/subscribers?q=reader4243&language=en&list=weekly`, { headers: { accept: 'text/html' } });
     const text = await response.text();
     // reader4243 is German (4243 % 3 = 1); of 42430…42439 the multiples of 3 are English.
     expect(text.match(/reader\d+@/g)).toEqual(['reader42432@', 'reader42435@', 'reader42438@']);
     const bounced = await fetch(`${ops.url}/subscribers?status=bounced`).then((r) => r.text());
     expect(bounced).toContain('No subscriber matches.');
+  });
+
+  it('keeps the search and its filters when the language is switched', async () => {
+    const page = await browser.newPage();
+    // The readers' language filter is its own parameter: choosing English readers leaves the console German.
+    await page.goto(`${ops.url}/subscribers?q=reader4243&lang=de&list=weekly&language=en`);
+    expect(await page.locator('html').getAttribute('lang')).toBe('de');
+    expect(await page.locator('select[name=language]').inputValue()).toBe('en');
+    await page.goto(`${ops.url}/subscribers?q=reader4243&lang=en&list=weekly`);
+    const hits = await page.locator('#results tbody tr').count();
+    expect(hits).toBe(11);
+    try {
+      await Promise.all([page.waitForURL(/lang=de/), page.click('.lang-switch a[hreflang=de]')]);
+      const url = new URL(page.url());
+      expect(Object.fromEntries(url.searchParams)).toEqual({ q: 'reader4243', lang: 'de', list: 'weekly' });
+      expect(await page.locator('input[name=q]').inputValue()).toBe('reader4243');
+      expect(await page.locator('#results tbody tr').count()).toBe(hits);
+      await Promise.all([page.waitForURL(/lang=en/), page.click('.lang-switch a[hreflang=en]')]);
+      expect(new URL(page.url()).searchParams.get('list')).toBe('weekly');
+    } finally {
+      // English again: the choice is a cookie, and the tests after this one read English.
+      await page.goto(`${ops.url}/subscribers?lang=en`);
+    }
   });
 
   it('changes a list’s visibility from its page', async () => {
@@ -103,6 +126,8 @@ describe('ops console: subscribers, lists and import in a browser', () => {
     const rows = ['email,name,lang', 'good1@import.example,Gute Eins,de', 'not-an-address,Bad,de', 'good2@import.example,"Zwei, mit Komma",en', 'good3@import.example,Drei,xx'];
     for (let i = 0; i < 3000; i++) rows.push(`bulk${i}@import.example,Bulk ${i},en`);
     const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
     await page.goto(`${ops.url}/import`);
     await page.setInputFiles('input[type=file]', { name: 'bad rows.csv', mimeType: 'text/csv', buffer: Buffer.from(`${rows.join('\r\n')}\r\n`) });
     await page.fill('input[name=list]', 'imported');
@@ -120,6 +145,8 @@ describe('ops console: subscribers, lists and import in a browser', () => {
     expect(report).toContain('3,');
     expect(report).toContain('good3@import.example');
     expect((await ops.store.findByEmail('good2@import.example'))?.name).toBe('Zwei, mit Komma');
+    // The page's script and console.js run side by side without a clash of names.
+    expect(errors).toEqual([]);
   });
 
   it('imports an upload as it streams in: the first rows are in Redis before the last bytes are sent', async () => {
@@ -240,7 +267,17 @@ describe('ops console: subscribers, lists and import in a browser', () => {
     const deliveries = await page.locator('section:has(h2:text("Deliveries")) tbody').textContent();
     expect(deliveries).toMatch(/cmay2.*2026-05-11-briefing.*weekly.*bounced.*user unknown/s);
     expect(deliveries).toMatch(/cmay1.*2026-05-04-briefing.*weekly.*sent/s);
+    // Each delivery leads to its campaign's page.
+    expect(await page.locator('section:has(h2:text("Deliveries")) tbody a').evaluateAll((as) => as.map((a) => a.getAttribute('href')))).toEqual(['/campaigns/cmay2', '/campaigns/cmay1']);
     expect(await page.locator('section:has(h2:text("Bounces and complaints"))').textContent()).toContain('5.1.1');
+    // Every form that changes something posts once: its buttons are disabled while it runs.
+    expect(await page.locator('form[method=post]').count()).toBeGreaterThan(2);
+    expect(await page.locator('form[method=post]:not([data-once])').count()).toBe(0);
+    // The results are labelled in the page's language, like the campaign pages.
+    await page.goto(`${ops.url}/subscribers/${joerg.id}?lang=de`);
+    expect(await page.locator('section:has(h2:text("Zustellungen")) tbody .badge').allTextContents()).toEqual(['unzustellbar', 'gesendet']);
+    expect(await page.locator('section:has(h2:text("Bounces und Beschwerden")) .badge').first().textContent()).toBe('unzustellbar');
+    await page.goto(`${ops.url}/subscribers/${joerg.id}?lang=en`);
     expect(await page.locator('dl.facts').textContent()).toContain('bounced');
 
     await page.fill('form[action$="/reactivate"] input[name=reason]', 'mailbox exists again, reader called');

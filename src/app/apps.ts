@@ -105,6 +105,7 @@ export async function buildApps(options: AppsOptions): Promise<Apps> {
         })),
       ),
     sendRefusal: config.ALLOW_DEV_URLS ? [] : devUrlProblems(config),
+    campaignTitles: async (id) => Object.fromEntries((await campaigns.campaigns.editions(id)).map((e) => [e.lang, e.title])),
     mountPreview: async (app) => {
       await app.register(previewPlugin, {
         contentDir,

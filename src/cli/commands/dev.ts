@@ -6,6 +6,7 @@ function banner(stack: DevStack): string {
     ['Preview', urls.preview],
     ['Dev inbox', urls.inbox],
     ['Campaigns', `${urls.admin}/campaigns`],
+    ['Subscribers', `${urls.admin}/subscribers (and /lists, /import)`],
     ['Ops API', urls.api],
     ['Queues', urls.queues],
     ['Metrics', urls.metrics],

@@ -23,6 +23,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { subscribersPages } from './subscribers-pages.ts';
 import { listsPages } from './lists-page.ts';
 import { importPages } from './import-page.ts';
+import { troubledReaders } from './campaign-readers.ts';
 
 export interface AdminAppDeps {
   config: Pick<Config, 'ADMIN_HOST' | 'ADMIN_TOKEN'>;
@@ -54,6 +55,8 @@ export interface AdminAppDeps {
   signupList?: string;
   /** Why real sends are refused (development URLs); the campaigns page says so. */
   sendRefusal?: string[];
+  /** The issue's title in each frozen edition of a campaign, for its page's heading. */
+  campaignTitles?: (id: string) => Promise<Partial<Record<string, string>>>;
 }
 
 /**
@@ -116,7 +119,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
     listsPages(app, { store: subscribers, defaultList: deps.signupList });
     importPages(app, { store: subscribers });
   }
-  campaignsPage(app, { campaigns: deps.campaigns, issues: deps.issues, lists: deps.lists, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal });
+  campaignsPage(app, { campaigns: deps.campaigns, issues: deps.issues, lists: deps.lists, defaultList: deps.defaultList ?? 'sample', sendRefusal: deps.sendRefusal, titles: deps.campaignTitles, troubled: troubledReaders(deps.subscribers) });
   if (deps.inbox) inboxRoutes(app, deps.inbox);
 
   const serverAdapter = new FastifyAdapter();

@@ -4,6 +4,7 @@ import { editionFor } from '../../core/edition-fallback.ts';
 import { LANGS, type Lang } from '../../core/lang.ts';
 import { Html, html } from '../shared/html.ts';
 import { locale, t } from './i18n.ts';
+import type { TroubledReader } from './campaign-readers.ts';
 
 /**
  * The campaign pages' markup, rendered on the server only: the page script swaps in the
@@ -169,6 +170,36 @@ export function actionButton(lang: Lang, s: CampaignStatus, verb: Exclude<Verb, 
 export function restLink(lang: Lang, s: CampaignStatus): Html {
   const href = `/campaigns/new?${new URLSearchParams({ slug: s.slug, list: s.list, mode: 'rest' }).toString()}`;
   return html`<a class="btn" href="${href}" data-states="${ACTION_STATES.rest.join(' ')}"${(ACTION_STATES.rest as readonly string[]).includes(s.state) ? '' : html` hidden`}>${t(lang, 'admin.campaigns.action.rest')}</a>`;
+}
+
+/** Under a campaign's heading: its issue (linked to the preview), its list (linked to the list's page), its id. */
+export function campaignSubline(lang: Lang, s: CampaignStatus): Html {
+  const list = html`<a href="/lists/${encodeURIComponent(s.list)}">${s.list}</a>`;
+  return html`<a href="/issues/${encodeURIComponent(s.slug)}">${s.slug}</a> · ${new Html(t(lang, 'admin.campaigns.toList', { list: list.value }))} · <code>${s.id}</code>`;
+}
+
+/**
+ * From a campaign to the readers behind its answers: the list's bounced and complained
+ * subscribers (a complaint arrives later and is kept on the reader, not in the ledger), and
+ * the whole list. Each reader's page names the campaign each answer came from.
+ */
+export function readerLinks(lang: Lang, s: CampaignStatus): Html {
+  const to = (status: string) => `/subscribers?${new URLSearchParams({ list: s.list, ...(status ? { status } : {}) }).toString()}`;
+  return html`<nav class="actions" id="reader-links" aria-label="${t(lang, 'admin.campaigns.readers.label')}">
+<a class="btn" href="${to('bounced')}">${t(lang, 'admin.campaigns.readers.bounced', { list: s.list })}</a>
+<a class="btn" href="${to('complained')}">${t(lang, 'admin.campaigns.readers.complained', { list: s.list })}</a>
+<a class="btn" href="${to('')}">${t(lang, 'admin.campaigns.readers.all', { list: s.list })}</a></nav>`;
+}
+
+/** Who bounced or failed in this campaign, each linked to their page, with the answer the ledger noted. */
+export function troubledSection(lang: Lang, found: { readers: TroubledReader[]; complete: boolean }): Html {
+  if (found.readers.length === 0) return html``;
+  const rows = found.readers.map(
+    (r) => html`<tr><td>${r.email ? html`<a href="/subscribers/${encodeURIComponent(r.id)}">${r.email}</a>` : html`<span class="muted">${r.id}</span>`}</td><td><span class="badge ${r.result === 'bounced' ? 'bounced' : 'failed'}">${t(lang, `admin.campaigns.outcome.${r.result}`)}</span></td><td>${r.note}</td></tr>`,
+  );
+  return html`<section class="card" id="troubled"><h2>${t(lang, 'admin.campaigns.troubled.title', { count: found.readers.length })}</h2>
+<div class="scroll"><table class="data"><thead><tr><th>${t(lang, 'admin.campaigns.unclear.email')}</th><th>${t(lang, 'admin.subscribers.result')}</th><th>${t(lang, 'admin.campaigns.unclear.cause')}</th></tr></thead><tbody>${rows}</tbody></table></div>
+${found.complete ? '' : html`<p class="muted">${t(lang, 'admin.campaigns.troubled.more')}</p>`}</section>`;
 }
 
 /** Counts per language, e.g. `DE 3 · EN 3`, for the languages that have readers. */

@@ -15,13 +15,17 @@ import {
   campaignsTable,
   confirmation,
   liveStatus,
+  readerLinks,
+  troubledSection,
   recipientsOf,
   restLink,
+  campaignSubline,
   scriptData,
   unclearSection,
 } from './campaign-views.ts';
 import { adminLang, labels, t } from './i18n.ts';
 import { page } from './layout.ts';
+import type { TroubledReaders } from './campaign-readers.ts';
 
 export interface IssueChoice {
   slug: string;
@@ -41,6 +45,10 @@ export interface CampaignsPageDeps {
   defaultList: string;
   /** Why a real send would be refused (development URLs); empty when sends may go out. */
   sendRefusal?: string[] | undefined;
+  /** The issue's title per frozen edition of a campaign; the page's heading when given. */
+  titles?: ((id: string) => Promise<Partial<Record<string, string>>>) | undefined;
+  /** Who bounced or failed in a campaign, for the list on its page. */
+  troubled?: TroubledReaders | undefined;
 }
 
 interface ListChoice {
@@ -297,9 +305,14 @@ ${refused ? html`<div class="notice error">${t(lang, 'admin.campaigns.form.refus
     if (request.query.part === 'live') return html200(reply, liveStatus(lang, status).value);
     if (request.query.part === 'unclear') return html200(reply, unclearSection(lang, status, unclear).value);
     const s = status;
-    const body = html`<div class="page-head"><div><h1>${s.slug}</h1><div class="muted">${t(lang, 'admin.campaigns.toList', { list: s.list })} · <code>${s.id}</code></div></div><a class="btn" href="/campaigns">${t(lang, 'admin.campaigns.back')}</a></div>
+    // The title in the page's language when that edition exists; the slug until editions are frozen.
+    const titles = deps.titles ? await deps.titles(id).catch(() => ({}) as Partial<Record<string, string>>) : {};
+    const title = titles[lang] ?? Object.values(titles)[0] ?? s.slug;
+    const body = html`<div class="page-head"><div><h1>${title}</h1><div class="muted">${campaignSubline(lang, s)}</div></div><a class="btn" href="/campaigns">${t(lang, 'admin.campaigns.back')}</a></div>
 <div class="stack">
 <section class="card" id="live" data-id="${s.id}" data-status="${JSON.stringify(liveData(s))}">${liveStatus(lang, s)}</section>
+${readerLinks(lang, s)}
+${s.bounced + s.failed > 0 && deps.troubled ? troubledSection(lang, await deps.troubled(s.id).catch(() => ({ readers: [], complete: false }))) : ''}
 <section class="card" id="actions"><h2>${t(lang, 'admin.campaigns.actions')}</h2>
 <div class="actions">${actionButton(lang, s, 'pause')}${actionButton(lang, s, 'resume', 'primary')}${actionButton(lang, s, 'update')}${actionButton(lang, s, 'cancel', 'danger')}${restLink(lang, s)}</div>
 <div id="action-result" class="notice" role="status" aria-live="polite" hidden></div></section>
@@ -307,7 +320,7 @@ ${refused ? html`<div class="notice error">${t(lang, 'admin.campaigns.form.refus
 </div>
 <dialog id="confirm" class="card"><form method="dialog"><p data-text></p><div class="actions"><button class="btn primary" value="ok"></button><button class="btn" value="cancel">${t(lang, 'admin.common.back')}</button></div></form></dialog>
 ${scriptData({ labels: { confirm: labels(lang, 'campaigns.ask'), confirmButton: labels(lang, 'campaigns.askButton'), done: labels(lang, 'campaigns.done') } })}`;
-    return html200(reply, page(`${s.slug} · ${t(lang, 'admin.campaigns.title')}`, body, { lang, active: 'campaigns' }));
+    return html200(reply, page(`${title} · ${t(lang, 'admin.campaigns.title')}`, body, { lang, active: 'campaigns' }));
   });
 
   // Live progress: the server reads the status once a second and sends the fragment when it changed.

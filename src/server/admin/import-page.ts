@@ -159,8 +159,9 @@ export function importPages(app: FastifyInstance, deps: { store: RedisSubscriber
   });
 }
 
-// XMLHttpRequest rather than fetch: only it reports upload progress.
-const script = (labelsJson: string) => `
+// XMLHttpRequest rather than fetch: only it reports upload progress. The block keeps its
+// names to itself: classic scripts share one global scope, and console.js has its own `L`.
+const script = (labelsJson: string) => `{
 const L = ${labelsJson.replace(/</g, '\\u003c')};
 const $ = (s) => document.querySelector(s);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
@@ -213,4 +214,4 @@ $('#import').addEventListener('submit', (ev) => {
   };
   xhr.send(file);
 });
-`;
+}`;

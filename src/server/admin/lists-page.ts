@@ -38,7 +38,7 @@ ${lists.map((l) => html`<tr data-list="${l.name}"><td><a href="/lists/${encodeUR
 </tbody></table></div>`
     : html`<p>${t('admin.lists.none')}</p>`}
 <section class="card"><h2>${t('admin.lists.create')}</h2>
-<form method="post" action="/lists">
+<form method="post" data-once action="/lists">
 <div class="field"><label>${t('admin.lists.name')} <input name="name" required pattern="[A-Za-z0-9_.\\-]{1,64}" maxlength="64" value="${field(request.body, 'name')}"></label> <small>${t('admin.lists.nameHint')}</small></div>
 <div class="field"><label>${t('admin.lists.listTitle')} <input name="title" maxlength="100" value="${field(request.body, 'title')}"></label></div>
 <div class="field"><label>${t('admin.lists.description')} <input name="description" maxlength="500" value="${field(request.body, 'description')}"></label></div>
@@ -91,16 +91,16 @@ ${shown?.html ?? (q.done && /^[a-z]+$/.test(q.done) ? done(t(`admin.lists.done.$
 <a class="btn" href="${path('export.csv')}?status=active" download>${t('admin.lists.exportActive')}</a></div>
 
 <section class="card"><h2>${t('admin.lists.visibility')}</h2><p>${t('admin.lists.visibilityHint')}</p>
-<form method="post" action="${path('visibility')}"><input type="hidden" name="visibility" value="${other}">${reason}
+<form method="post" data-once action="${path('visibility')}"><input type="hidden" name="visibility" value="${other}">${reason}
 <div class="actions"><button class="btn" type="submit" name="make" value="${other}">${t(other === 'public' ? 'admin.lists.makePublic' : 'admin.lists.makePrivate')}</button></div></form></section>
 
 <section class="card"><h2>${t('admin.lists.rename')}</h2><p>${t('admin.lists.renameHint')}</p>
-<form method="post" action="${path('title')}">
+<form method="post" data-once action="${path('title')}">
 <div class="field"><label>${t('admin.lists.listTitle')} <input name="title" required maxlength="100" value="${list.title ?? list.name}"></label></div>${reason}
 <div class="actions"><button class="btn" type="submit">${t('admin.lists.renameButton')}</button></div></form></section>
 
 <section class="card"><h2>${t('admin.lists.describe')}</h2>
-<form method="post" action="${path('description')}">
+<form method="post" data-once action="${path('description')}">
 <div class="field"><label>${t('admin.lists.description')} <input name="description" maxlength="500" value="${list.description ?? ''}"></label></div>${reason}
 <div class="actions"><button class="btn" type="submit">${t('admin.lists.save')}</button></div></form></section>
 
@@ -146,7 +146,7 @@ ${shown?.html ?? (q.done && /^[a-z]+$/.test(q.done) ? done(t(`admin.lists.done.$
 <h1>${t('admin.lists.delete')}: ${list.name}</h1>${shown?.html ?? ''}
 ${live.length ? html`<div class="notice error">${t('admin.lists.deleteLive', { campaigns: live.join(', ') })}</div>` : ''}
 <div class="notice error" id="delete-warning">${t('admin.lists.deleteWarning', { name: list.name, count: list.total })}</div>
-<form class="card" method="post" action="/lists/${encodeURIComponent(list.name)}/delete">
+<form class="card" method="post" data-once action="/lists/${encodeURIComponent(list.name)}/delete">
 <div class="field"><label>${t('admin.lists.deleteConfirm', { count: list.total })} <input name="confirm" required inputmode="numeric" autocomplete="off"></label></div>
 <div class="field"><label>${t('admin.lists.reason')} <input name="reason" required minlength="3" maxlength="500"></label></div>
 <div class="actions"><button class="btn danger" type="submit"${live.length ? html` disabled` : ''}>${t('admin.lists.deleteNow', { count: list.total })}</button> <a class="btn" href="/lists/${encodeURIComponent(list.name)}">${t('admin.lists.cancel')}</a></div>

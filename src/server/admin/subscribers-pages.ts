@@ -13,7 +13,8 @@ import { badge, consoleActor, done, field, labels, notice, query, sendPage, when
 /**
  * The console's subscriber pages, rendered on the server and usable without JavaScript:
  *
- *   GET  /subscribers?q=&list=&status=&lang=&cursor=   search (search-index.ts), paged
+ *   GET  /subscribers?q=&list=&status=&language=&cursor=   search (search-index.ts), paged;
+ *        `language` is the readers'; `lang` stays the console's own (?lang=de switches it)
  *   GET  /subscribers/:id                              one reader: state, lists, consent,
  *                                                      deliveries (the ledgers), bounces
  *   POST /subscribers/:id/profile                      name and language
@@ -54,7 +55,7 @@ export function subscribersPages(app: FastifyInstance, deps: { store: RedisSubsc
       q: (q.q ?? '').slice(0, 200),
       list: q.list && checkListName(q.list).ok ? q.list : '',
       status: (SUBSCRIBER_STATUSES as readonly string[]).includes(q.status ?? '') ? (q.status as SubscriberStatus) : undefined,
-      lang: isLang(q.lang) ? q.lang : undefined,
+      lang: isLang(q.language) ? q.language : undefined,
     };
     const lists = (await store.lists()).map((l) => l.name);
     const indexed = await indexState();
@@ -62,10 +63,10 @@ export function subscribersPages(app: FastifyInstance, deps: { store: RedisSubsc
     let status = 200;
     try {
       const found = await searchSubscribers(store, { ...filters, list: filters.list || undefined, cursor: q.cursor ?? null, limit: PAGE_SIZE });
-      const next = found.next ? query({ q: filters.q, list: filters.list, status: filters.status, lang: filters.lang, cursor: found.next }) : '';
+      const next = found.next ? query({ q: filters.q, list: filters.list, status: filters.status, language: filters.lang, cursor: found.next }) : '';
       results = html`<p id="search-stats">${t('admin.subscribers.shown', { count: found.subscribers.length, ms: found.ms })}</p>
 ${found.subscribers.length ? subscriberTable(t, found.subscribers) : html`<p>${t('admin.subscribers.none')}</p>`}
-<nav class="pager">${q.cursor ? html`<a class="btn" href="/subscribers${query({ q: filters.q, list: filters.list, status: filters.status, lang: filters.lang })}">${t('admin.subscribers.first')}</a>` : ''}
+<nav class="pager">${q.cursor ? html`<a class="btn" href="/subscribers${query({ q: filters.q, list: filters.list, status: filters.status, language: filters.lang })}">${t('admin.subscribers.first')}</a>` : ''}
 ${next ? html`<a class="btn" rel="next" href="/subscribers${next}">${t('admin.subscribers.next')}</a>` : ''}</nav>`;
     } catch (error) {
       const shown = notice(error);
@@ -80,7 +81,7 @@ ${indexed !== null ? html`<div class="notice" role="status">${t('admin.subscribe
 <input type="search" name="q" value="${filters.q}" placeholder="${t('admin.subscribers.searchPlaceholder')}" aria-label="${t('admin.subscribers.search')}" autofocus>
 <select name="list" aria-label="${t('admin.subscribers.list')}">${option('', t('admin.subscribers.allLists'), filters.list)}${lists.map((l) => option(l, l, filters.list))}</select>
 <select name="status" aria-label="${t('admin.subscribers.status')}">${option('', t('admin.subscribers.allStatuses'), filters.status)}${SUBSCRIBER_STATUSES.map((s) => option(s, t(`admin.subscribers.statuses.${s}`), filters.status))}</select>
-<select name="lang" aria-label="${t('admin.subscribers.lang')}">${option('', t('admin.subscribers.allLangs'), filters.lang)}${LANGS.map((l) => option(l, l.toUpperCase(), filters.lang))}</select>
+<select name="language" aria-label="${t('admin.subscribers.lang')}">${option('', t('admin.subscribers.allLangs'), filters.lang)}${LANGS.map((l) => option(l, l.toUpperCase(), filters.lang))}</select>
 <button class="btn primary" type="submit">${t('admin.subscribers.search')}</button>
 </form>
 ${results}`;
@@ -126,7 +127,7 @@ ${Object.keys(subscriber.left).length ? html`<dt>${t('admin.subscribers.left')}<
 </dl>
 
 <section class="card"><h2>${t('admin.subscribers.profile')}</h2>
-<form method="post" action="${action('profile')}">
+<form method="post" data-once action="${action('profile')}">
 <div class="field"><label>${t('admin.subscribers.name')} <input name="name" value="${subscriber.name}" maxlength="200"></label></div>
 <div class="field"><label>${t('admin.subscribers.lang')} <select name="lang">${LANGS.map((l) => html`<option value="${l}"${l === subscriber.lang ? html` selected` : ''}>${l.toUpperCase()}</option>`)}</select></label></div>
 ${reason}
@@ -135,17 +136,17 @@ ${reason}
 
 <section class="card"><h2>${t('admin.subscribers.membership')}</h2>
 ${subscriber.lists.length
-    ? html`<form method="post" action="${action('leave')}">
+    ? html`<form method="post" data-once action="${action('leave')}">
 <div class="field"><label>${t('admin.subscribers.list')} <select name="list">${subscriber.lists.map((l) => html`<option value="${l}">${l}</option>`)}</select></label></div>
 ${reason}
 <div class="actions"><button class="btn" type="submit">${t('admin.subscribers.leave')}</button></div></form>`
     : html`<p>${t('admin.subscribers.noLists')}</p>`}
 ${subscriber.status === 'unsubscribed' || subscriber.status === 'complained'
     ? html`<p>${t('admin.subscribers.finalState')}</p>`
-    : html`<form method="post" action="${action('unsubscribe')}">${reason}
+    : html`<form method="post" data-once action="${action('unsubscribe')}">${reason}
 <div class="actions"><button class="btn danger" type="submit">${t('admin.subscribers.unsubscribeAll')}</button></div></form>`}
 ${subscriber.status === 'bounced'
-    ? html`<form method="post" action="${action('reactivate')}">${reason}
+    ? html`<form method="post" data-once action="${action('reactivate')}">${reason}
 <div class="actions"><button class="btn" type="submit">${t('admin.subscribers.reactivate')}</button></div></form>`
     : ''}
 </section>
@@ -153,15 +154,15 @@ ${subscriber.status === 'bounced'
 <section class="card"><h2>${t('admin.subscribers.deliveries')}</h2>
 ${deliveries.length
     ? html`<div class="scroll"><table class="data"><thead><tr><th>${t('admin.subscribers.campaign')}</th><th>${t('admin.subscribers.issue')}</th><th>${t('admin.subscribers.list')}</th><th>${t('admin.subscribers.result')}</th></tr></thead><tbody>
-${deliveries.map((d) => html`<tr><td><code>${d.campaign}</code><br><small>${when(d.createdAt)}</small></td><td>${d.slug}</td><td>${d.list}</td><td>${badge(resultBadge(d.result), d.result)}${d.note ? html`<br><small>${d.note}</small>` : ''}</td></tr>`)}
+${deliveries.map((d) => html`<tr><td>${campaignLink(d.campaign)}<br><small>${when(d.createdAt)}</small></td><td>${d.slug}</td><td>${d.list}</td><td>${badge(resultBadge(d.result), resultLabel(t, d.result))}${d.note ? html`<br><small>${d.note}</small>` : ''}</td></tr>`)}
 </tbody></table></div>`
     : html`<p>${t('admin.subscribers.noDeliveries')}</p>`}
 </section>
 
 <section class="card"><h2>${t('admin.subscribers.problems')}</h2>
 ${problems.length || ledgerProblems.length
-    ? html`<ul>${problems.map((e) => html`<li>${badge(e.event, e.event)} ${when(e.at)} ${e.via ?? e.source ?? ''} ${e.reason ? html`— ${e.reason}` : ''}</li>`)}
-${ledgerProblems.map((d) => html`<li>${badge(resultBadge(d.result), d.result)} ${d.slug} (<code>${d.campaign}</code>) ${d.note ? html`— ${d.note}` : ''}</li>`)}</ul>`
+    ? html`<ul>${problems.map((e) => html`<li>${badge(e.event, t(`admin.subscribers.statuses.${e.event}`))} ${when(e.at)} ${e.via ?? e.source ?? ''} ${e.reason ? html`— ${e.reason}` : ''}</li>`)}
+${ledgerProblems.map((d) => html`<li>${badge(resultBadge(d.result), resultLabel(t, d.result))} ${d.slug} (${campaignLink(d.campaign)}) ${d.note ? html`— ${d.note}` : ''}</li>`)}</ul>`
     : html`<p>${t('admin.subscribers.noProblems')}</p>`}
 </section>
 
@@ -241,7 +242,7 @@ ${history.map((e) => html`<tr><td>${when(e.at)}</td><td>${e.event}</td><td>${[
     const body = html`<p><a href="/subscribers/${encodeURIComponent(subscriber.id)}">← ${subscriber.email}</a></p>
 <h1>${t('admin.subscribers.forget')}</h1>${shown?.html ?? ''}
 <div class="notice error">${t('admin.subscribers.forgetWarning', { email: subscriber.email, lists: subscriber.lists.length })}</div>
-<form class="card" method="post" action="/subscribers/${encodeURIComponent(subscriber.id)}/forget">
+<form class="card" method="post" data-once action="/subscribers/${encodeURIComponent(subscriber.id)}/forget">
 <div class="field"><label>${t('admin.subscribers.forgetConfirm')} <input name="confirm" required autocomplete="off" placeholder="${subscriber.email}"></label></div>
 <div class="field"><label>${t('admin.subscribers.reason')} <input name="reason" required minlength="3" maxlength="500"></label></div>
 <div class="actions"><button class="btn danger" type="submit">${t('admin.subscribers.forgetNow')}</button> <a class="btn" href="/subscribers/${encodeURIComponent(subscriber.id)}">${t('admin.subscribers.cancel')}</a></div>
@@ -269,6 +270,16 @@ ${history.map((e) => html`<tr><td>${when(e.at)}</td><td>${e.event}</td><td>${[
       return forgetPage(request, reply, error);
     }
   });
+}
+
+/** A ledger result in the page's language: the campaign page's words for sent, bounced, failed, skipped, unclear. */
+function resultLabel(t: T, result: string): string {
+  return t(`admin.campaigns.outcome.${result}`, { defaultValue: result });
+}
+
+/** The campaign a delivery belongs to, linked to its page. */
+function campaignLink(id: string): Html {
+  return html`<a href="/campaigns/${encodeURIComponent(id)}"><code>${id}</code></a>`;
 }
 
 function resultBadge(result: string): string {

@@ -16,6 +16,14 @@ function localTimes(root = document) {
 }
 localTimes();
 
+// The language switch keeps what the page shows (a search, a filter, a form filled in from
+// the URL): the server renders it as a bare `?lang=`, which would drop the rest.
+for (const link of document.querySelectorAll('.lang-switch a[hreflang]')) {
+  const url = new URL(location.href);
+  url.searchParams.set('lang', link.hreflang);
+  link.href = url.pathname + url.search + url.hash;
+}
+
 // The campaigns table: rows again every two seconds while the tab is shown.
 const rows = document.querySelector('[data-refresh]');
 if (rows) {
