@@ -114,7 +114,11 @@ async function runImporter(port: number, file: string, report: string): Promise<
   let stdout = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c));
   let last = { hwm: 0, cpu: 0 };
-  const poll = setInterval(() => (last = procStats(child.pid!) ?? last), 100);
+  // Keeps the highest mark seen: the last poll may find the process a zombie, whose status has no VmHWM.
+  const poll = setInterval(() => {
+    const now = procStats(child.pid!);
+    if (now) last = { hwm: Math.max(last.hwm, now.hwm), cpu: Math.max(last.cpu, now.cpu) };
+  }, 100);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearInterval(poll);
   if (code !== 0) throw new Error(`depesche subscribers import exited ${code}: ${stdout}`);
@@ -124,6 +128,30 @@ async function runImporter(port: number, file: string, report: string): Promise<
     ms: performance.now() - started,
     cpu: last.cpu,
     maxRss: last.hwm,
+  };
+}
+
+/**
+ * Where the bytes go, per subscriber: the big shared keys measured whole (MEMORY USAGE …
+ * SAMPLES 0), the per-subscriber keys (hash, consent log) from a sample of SAMPLE members.
+ */
+const SAMPLE = 2000;
+async function breakdown(redis: Redis, prefix: string, count: number): Promise<Record<string, number>> {
+  const keys = keyspace(prefix);
+  const whole = async (key: string) => Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0) / count;
+  const ids = await redis.zrange(keys.key('list', 'bench', 'members'), '0', String(SAMPLE - 1));
+  const sampled = async (key: (id: string) => string) => {
+    let sum = 0;
+    for (const id of ids) sum += Number((await redis.call('MEMORY', 'USAGE', key(id), 'SAMPLES', '0')) ?? 0);
+    return sum / ids.length;
+  };
+  return {
+    'subscriber hash': await sampled((id) => keys.key('sub', id)),
+    'email index': await whole(keys.key('email')),
+    'list members': await whole(keys.key('list', 'bench', 'members')),
+    counters: (await whole(keys.key('list-counts'))) + (await whole(keys.key('lists'))),
+    'search index': (await whole(keys.key('search', 'email'))) + (await whole(keys.key('search', 'word'))),
+    'consent log': await sampled((id) => keys.key('sub', id, 'log')),
   };
 }
 
@@ -182,6 +210,16 @@ export async function run(): Promise<void> {
     console.log(
       `redis memory    ${Math.round(bytes / count)} bytes/subscriber (hash, unique index, list zset, counters)   baseline bare hash ${Math.round(baseBytes / baseRows)} bytes/row   ratio ${(bytes / count / (baseBytes / baseRows)).toFixed(2)}`,
     );
+    const parts = await breakdown(redis, 'depesche', count);
+    const record = parts['subscriber hash']! + parts['email index']! + parts['list members']! + parts.counters!;
+    console.log(`  per key type  ${Object.entries(parts).map(([k, v]) => `${k} ${Math.round(v)} B`).join(', ')} (MEMORY USAGE; hash and log from ${SAMPLE} samples)`);
+    console.log(`  record        ${Math.round(record)} B/subscriber for the record and its list membership (hash, email index, list, counters; goal ≤ 250 B), search index ${Math.round(parts['search index']!)} B and consent log ${Math.round(parts['consent log']!)} B apart`);
+    const [encoding, listpackValue, listpackEntries] = [
+      await redis.call('OBJECT', 'ENCODING', keyspace('depesche').key('sub', (await redis.zrange(keyspace('depesche').key('list', 'bench', 'members'), '0', '0'))[0]!)),
+      ((await redis.call('CONFIG', 'GET', 'hash-max-listpack-value')) as string[])[1],
+      ((await redis.call('CONFIG', 'GET', 'hash-max-listpack-entries')) as string[])[1],
+    ];
+    console.log(`  encoding      subscriber hash ${encoding} (hash-max-listpack-value ${listpackValue}, -entries ${listpackEntries})`);
     console.log(`subscribers     ${count.toLocaleString('en')} imported, ${summary.rejected} rejected and reported`);
   } finally {
     redis.disconnect();

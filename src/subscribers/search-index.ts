@@ -144,6 +144,10 @@ export class SearchIndex {
       words.push(...fresh.words);
     }
     // A few large commands rather than one per subscriber: an import writes thousands at once.
+    // In order, so each insert lands next to the one before in the skiplist (fewer cache
+    // misses in Redis; measured in the README's import figures).
+    emails.sort();
+    words.sort();
     const pipeline = this.#redis.pipeline();
     for (let i = 0; i < gone.length; i += 1000) pipeline.zrem(this.key('word'), ...gone.slice(i, i + 1000));
     for (const [kind, entries] of [['email', emails], ['word', words]] as const) {

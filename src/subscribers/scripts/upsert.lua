@@ -38,6 +38,14 @@ local ekeys = {}
 for i = 14, #ARGV, 7 do ekeys[#ekeys + 1] = ARGV[i] end
 local indexed = redis.call('HMGET', idx, unpack(ekeys))
 local created, newIdx = {}, {}
+-- A new random id is checked against existing keys (a collision must never merge two
+-- readers), but with one EXISTS for the whole call: only when it finds any does each row ask.
+local freshKeys, r = {}, 0
+for i = 11, #ARGV, 7 do
+  r = r + 1
+  if ARGV[i + 1] == '1' and not indexed[r] then freshKeys[#freshKeys + 1] = KEYS[4 + r * 2] end
+end
+local anyTaken = #freshKeys > 0 and redis.call('EXISTS', unpack(freshKeys)) > 0
 local row = 0
 for i = 11, #ARGV, 7 do
   row = row + 1
@@ -46,7 +54,7 @@ for i = 11, #ARGV, 7 do
   local found = created[ekey] or indexed[row]
   local outcome, joined = 0, 0
   if fresh == '1' and not found then
-    if redis.call('EXISTS', sk) == 1 then
+    if anyTaken and redis.call('EXISTS', sk) == 1 then
       outcome = 3
     else
       local curLang = (lang ~= '' and lang) or ARGV[3]
