@@ -277,6 +277,9 @@ describe('ops console: subscribers, lists and import in a browser', () => {
     await page.goto(`${ops.url}/subscribers/${joerg.id}?lang=de`);
     expect(await page.locator('section:has(h2:text("Zustellungen")) tbody .badge').allTextContents()).toEqual(['unzustellbar', 'gesendet']);
     expect(await page.locator('section:has(h2:text("Bounces und Beschwerden")) .badge').first().textContent()).toBe('unzustellbar');
+    // The consent history names its events in German too, with the stored name on hover.
+    const bounceEvent = page.locator('section:has(h2:text("Einwilligungsverlauf")) td[title=bounced]').first();
+    expect(await bounceEvent.textContent()).toBe('unzustellbar');
     await page.goto(`${ops.url}/subscribers/${joerg.id}?lang=en`);
     expect(await page.locator('dl.facts').textContent()).toContain('bounced');
 

@@ -168,7 +168,7 @@ ${ledgerProblems.map((d) => html`<li>${badge(resultBadge(d.result), resultLabel(
 
 <section class="card"><h2>${t('admin.subscribers.consent')}</h2>
 <div class="scroll"><table class="data"><thead><tr><th>${t('admin.subscribers.when')}</th><th>${t('admin.subscribers.event')}</th><th>${t('admin.subscribers.details')}</th></tr></thead><tbody>
-${history.map((e) => html`<tr><td>${when(e.at)}</td><td>${e.event}</td><td>${[
+${history.map((e) => html`<tr><td>${when(e.at)}</td><td title="${e.event}">${eventLabel(t, e.event)}</td><td>${[
     e.list ?? e.lists?.join(', '),
     e.status,
     e.lang,
@@ -290,4 +290,11 @@ function subscriberTable(t: T, subscribers: SubscriberRecord[]): Html {
   return html`<div class="scroll"><table class="data" id="results"><thead><tr><th>${t('admin.subscribers.address')}</th><th>${t('admin.subscribers.name')}</th><th>${t('admin.subscribers.status')}</th><th>${t('admin.subscribers.lang')}</th><th>${t('admin.subscribers.lists')}</th></tr></thead><tbody>
 ${subscribers.map((s) => html`<tr><td><a href="/subscribers/${encodeURIComponent(s.id)}">${s.email}</a></td><td>${s.name}</td><td>${badge(s.status, t(`admin.subscribers.statuses.${s.status}`))}</td><td>${s.lang.toUpperCase()}</td><td>${s.lists.join(', ')}</td></tr>`)}
 </tbody></table></div>`;
+}
+
+/** A consent-log event in the page's language; a name the locales do not know is shown as stored. */
+function eventLabel(t: (key: string) => string, event: string): string {
+  const key = `admin.subscribers.events.${event}`;
+  const label = t(key);
+  return label === key ? event : label;
 }
