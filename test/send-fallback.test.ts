@@ -7,7 +7,7 @@ import type { Edition } from '../src/core/edition.ts';
 import { createCompiler } from '../src/render/index.ts';
 import { cli, LIST, makeFixture, tinyEditions, waitDone, waitUntil, type FixtureHost } from './support/campaign.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
-import { startSmtp, type TestSmtp } from './support/smtp.ts';
+import { header, startSmtp, type TestSmtp } from './support/smtp.ts';
 
 // The sample issue that has only de.md, compiled once by the real compiler.
 const GERMAN_ONLY = '2026-02-18-chinas-ki-landkarte';
@@ -32,11 +32,6 @@ afterAll(async () => {
   await sink?.close();
   await redis?.stop();
 });
-
-function header(raw: string, name: string): string | undefined {
-  const head = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
-  return head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim();
-}
 
 describe('a German-only issue sent to a list of German and English readers', () => {
   it('with EDITION_FALLBACK=other: English readers get the German edition, marked German; the dry run said so', async () => {

@@ -11,7 +11,7 @@ import { verifyToken } from '../src/subscribers/tokens.ts';
 import { cli, env, killed, LIST, makeFixture, root, SECRET, sleep, waitDone, waitUntil, type FixtureHost } from './support/campaign.ts';
 import { freePort } from './support/ports.ts';
 import { startRedis, type TestRedis } from './support/redis.ts';
-import { startSmtp, type TestSmtp } from './support/smtp.ts';
+import { header, startSmtp, type TestSmtp } from './support/smtp.ts';
 
 const SLUG = '2026-02-22-china-ai2x';
 
@@ -40,12 +40,6 @@ afterAll(async () => {
   await sink?.close();
   await redis?.stop();
 });
-
-function header(raw: string, name: string): string | undefined {
-  const head = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
-  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-  return line?.slice(name.length + 1).trim();
-}
 
 describe('send: campaigns through BullMQ with a delivery ledger', () => {
   it('sends 2,000 subscribers (half DE, half EN) exactly one mail each, in their language, with correct headers', async () => {

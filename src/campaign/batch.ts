@@ -205,6 +205,8 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
     const { campaignId, batchNo } = job.data;
     let version = campaign.version;
     let editions = await editionsOf(campaign, version);
+    // The campaign's languages, once per edition set rather than once per reader.
+    let editionLangs = [...editions.keys()] as Lang[];
     const attempts = job.opts.attempts ?? 1;
     const lastAttempt = job.attemptsMade + 1 >= attempts;
     const claimBase = { mode, globalRate: deps.globalRate, campaignRate: campaign.rate ?? 0, ...(campaign.restOf ? { restOf: campaign.restOf } : {}) };
@@ -215,9 +217,9 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
     let busy: string[] = [];
     const stop = () => halt !== undefined || deps.stopping() || signal?.aborted === true;
     const fields = (id: string) => ({ campaign: campaignId, batch: batchNo, subscriber: id });
-    const decide = (reader: ClaimedRecipient) => decideRecipient(reader, campaign, [...editions.keys()] as Lang[]);
+    const decide = (reader: ClaimedRecipient) => decideRecipient(reader, campaign, editionLangs);
     // The reader languages that get an edition: the claim script skips the others without a token.
-    const sendLangs = () => LANGS.filter((lang) => editionFor([...editions.keys()] as Lang[], lang, campaign.fallback).kind !== 'skip');
+    const sendLangs = () => LANGS.filter((lang) => editionFor(editionLangs, lang, campaign.fallback).kind !== 'skip');
 
     // Every ledger write after a claim goes through here, so a shutdown that cannot wait
     // for Redis any longer can say which answers it could not record.
@@ -362,6 +364,7 @@ export function createBatchProcessor(deps: BatchDeps): BatchProcessor {
             // `update` replaced the editions while this batch was paused: use the new ones.
             version = answer.version;
             editions = await editionsOf(campaign, version);
+            editionLangs = [...editions.keys()] as Lang[];
             continue;
           }
         } catch (error) {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../config/redis.ts';
 import type { Lang } from '../core/lang.ts';
-import type { SubscriberStatus } from '../subscribers/types.ts';
+import type { Subscriber, SubscriberStatus } from '../subscribers/types.ts';
 import { sendFields, subscriberKey } from '../subscribers/record-key.ts';
 import { campaignKeys, sendKeys, type SendKeys } from './keys.ts';
 import { campaignScripts, type Scripts } from './scripts.ts';
@@ -82,15 +82,10 @@ export interface GroupClaimOptions extends ClaimOptions {
 }
 
 /** A claimed recipient, as their subscriber record stood at the moment of the claim. */
-export interface ClaimedRecipient {
-  id: string;
-  email: string;
-  name: string;
-  lang: Lang;
-  status: SubscriberStatus;
+export type ClaimedRecipient = Pick<Subscriber, 'id' | 'email' | 'name' | 'lang' | 'status'> & {
   /** The campaign's list when they are on it, else empty. */
   lists: string[];
-}
+};
 
 /** What a group claim says of one of its recipients. */
 export type GroupClaimEntry =

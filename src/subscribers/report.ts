@@ -1,8 +1,7 @@
 import { DepescheError } from '../errors.ts';
 import type { ConsentEvent } from './consent.ts';
 import type { PendingRequest, RedisSubscriberStore, SubscriberRecord } from './redis-store.ts';
-import type { Consent, SubscriberStatus } from './types.ts';
-import type { Lang } from '../core/lang.ts';
+import type { Consent, Subscriber } from './types.ts';
 
 /**
  * One subscriber as `depesche subscribers show` and the ops API print them. With the
@@ -10,12 +9,7 @@ import type { Lang } from '../core/lang.ts';
  * consent?": every event of the consent log, oldest first, each consent record with the
  * exact words the reader saw.
  */
-export interface SubscriberReport {
-  id: string;
-  email: string;
-  name: string;
-  lang: Lang;
-  status: SubscriberStatus;
+export interface SubscriberReport extends Pick<Subscriber, 'id' | 'email' | 'name' | 'lang' | 'status'> {
   /** The lists the reader is on now. */
   lists: string[];
   /** Lists they left, with when. */

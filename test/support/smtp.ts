@@ -138,3 +138,10 @@ export async function startSmtp<Parse extends boolean = true>(
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** One header of a raw message, unfolded, or undefined. */
+export function header(raw: string, name: string): string | undefined {
+  const head = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
+  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(name.length + 1).trim();
+}
